@@ -1,0 +1,43 @@
+// grid.yaml -> the list of runs it describes.
+//
+// Stage 1 (src/grid): read the YAML, check every key against the schema
+// (unknown keys get the nearest valid key suggested), find the axes (a list
+// where the schema expects a scalar; a list of lists where it expects a list),
+// and remember each value's file/line/column.
+// Stage 2 (src/expand): combine axes (cartesian product, zip groups,
+// exclude/include, variants, repeats, random search), produce each run's JSON,
+// parse it with parse_run_config (which validates it) and map any error back to
+// the YAML location plus the offending cell's values.
+// Nothing here touches the database: an invalid grid fails before any write.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "config/run_config.h"
+
+namespace sweep {
+
+struct ExpandedRun {
+  RunConfig config;       // parsed and validated; config.hash is the run's identity
+  json varied;            // {"train.learning_rate": 0.001, ...}: this cell's values of the varied fields
+  std::string variant;    // variant name, or ""
+  int repeat = 0;         // 0..repeats-1
+};
+
+struct ExpandedGrid {
+  std::string name;        // the grid's `name:` (default: the file's stem)
+  std::string description; // the grid's `description:`, may be empty
+  std::string path;        // as given
+  std::string text;        // the YAML text, stored with the sweep
+  std::vector<std::string> varied;  // dotted paths of every varied field, in grid order
+  std::vector<ExpandedRun> runs;    // in expansion order; hashes are unique (duplicates dropped)
+};
+
+// Read, validate and expand a grid file. Throws InputError (exit code 2) whose
+// message names the file, line, column and field, and for errors that only
+// show in a particular cell, that cell's values.
+ExpandedGrid load_grid(const std::string& path);
+// The same from text (path used in messages and as the default name).
+ExpandedGrid parse_grid(const std::string& yaml_text, const std::string& path);
+
+}  // namespace sweep

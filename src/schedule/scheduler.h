@@ -1,0 +1,42 @@
+// Runs an expanded sweep: TBB tasks over a resource model (CPU cores split
+// into runs x threads-per-run, GPU devices with N concurrent runs each),
+// longest-first by the cost model, a live view, failure isolation and clean
+// interrupts. Every state change goes to the Store as it happens.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "grid/grid.h"
+#include "store/store.h"
+
+namespace sweep {
+
+struct ScheduleOptions {
+  std::string backend = "auto";  // cpu | gpu | auto | ref
+  int jobs = 0;                  // concurrent runs on the CPU; 0 = automatic
+  int threads_per_run = 0;       // 0 = automatic
+  int gpu_runs_per_device = 0;   // 0 = automatic
+  bool fail_fast = false;
+  bool quiet = false;            // only the final summary
+  enum class View { automatic, live, plain } view = View::automatic;
+};
+
+struct SweepOutcome {
+  int total = 0, skipped = 0;  // skipped = already done before this invocation
+  int done = 0, failed = 0, diverged = 0, interrupted = 0;
+  double wall_seconds = 0;
+  bool interrupted_by_signal = false;
+  int exit_code() const;       // 0 all done, 1 any failed/diverged/interrupted
+};
+
+// Train every run of `sweep_id` that is not done yet. Runs `grid.runs` must
+// already be in the store (Store::upsert_sweep).
+SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid, const ScheduleOptions& options);
+
+// Cost model: estimated seconds of one run on one CPU thread of this machine,
+// from FLOPs per image x images x epochs and a calibration measured once per
+// process (cached).
+double estimate_run_seconds(const RunConfig& config, int threads = 1);
+
+}  // namespace sweep

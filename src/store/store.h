@@ -1,0 +1,103 @@
+// The results database (SQLite): sweeps, runs, per-epoch metrics, confusion
+// matrices and layer summaries. The schema is a public interface, documented
+// in docs/schema.md and versioned in PRAGMA user_version.
+//
+// Concurrency: one Store object is the single writer of a database (WAL mode,
+// so readers are never blocked); its methods are thread-safe (internal mutex).
+// Every epoch is committed as it finishes.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/run_config.h"
+#include "model/model.h"
+#include "train/trainer.h"
+
+struct sqlite3;
+
+namespace sweep {
+
+inline constexpr int kSchemaVersion = 1;
+
+struct SweepRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string grid_path;
+  std::string grid_text;
+  std::string created;  // ISO 8601 UTC
+  std::string host;
+  std::string version;  // sweep version that created it
+  std::vector<std::string> varied;  // dotted config paths that vary across runs
+};
+
+// One expanded run as planned (before it trains).
+struct PlannedRun {
+  std::string hash;
+  json config;            // canonical JSON
+  json varied;            // {"train.learning_rate": 0.001, ...}: this run's values of the varied fields
+  std::string variant;
+  uint64_t seed = 0;
+  int64_t params_trainable = 0, params_non_trainable = 0;
+  int64_t flops_per_image = 0;  // forward
+  double cost_estimate = 0;     // seconds (scheduler's model)
+  ModelInfo model;              // for the layers table
+};
+
+struct RunRow {
+  int64_t id = 0;
+  int64_t sweep_id = 0;
+  std::string hash;
+  RunStatus status = RunStatus::pending;
+  json config;
+};
+
+class Store {
+ public:
+  enum class Mode { read_write, read_only };
+  // Opens (creating when read_write and missing) and migrates/validates the
+  // schema. A database with a newer schema version is refused with InputError.
+  static std::unique_ptr<Store> open(const std::string& path, Mode mode = Mode::read_write);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Create or update the sweep called `name` (same name = same sweep; the grid
+  // text is updated) and make sure every planned run exists under it (by
+  // hash; existing rows keep their status and metrics). Returns the sweep id.
+  int64_t upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedRun>& runs);
+
+  // All runs of a sweep.
+  std::vector<RunRow> runs_of(int64_t sweep_id);
+  std::optional<RunRow> run_by_hash(const std::string& hash);
+
+  // Run lifecycle. start_run clears earlier epochs of an interrupted/failed attempt.
+  void start_run(int64_t run_id, const std::string& backend, const std::string& device, int threads);
+  void record_epoch(int64_t run_id, const EpochMetrics& epoch);
+  void finish_run(int64_t run_id, const RunResult& result);
+  // Any run left 'running' by a dead process becomes 'interrupted'.
+  int mark_stale_running_interrupted(int64_t sweep_id);
+
+  // Read-only SQL for `sweep query`: rows as strings (NULL -> nullopt).
+  struct QueryResult {
+    std::vector<std::string> columns;
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    std::vector<std::vector<int>> types;  // SQLITE_INTEGER / FLOAT / TEXT / NULL per cell
+  };
+  QueryResult query(const std::string& sql);
+
+  sqlite3* handle() { return db_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  Store(sqlite3* db, std::string path, Mode mode);
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  Mode mode_;
+  std::recursive_mutex mu_;
+};
+
+}  // namespace sweep

@@ -1,0 +1,71 @@
+// The training loop of one run, the same for every backend: epochs over
+// shuffled mini-batches, Keras-style running metrics, validation, early
+// stopping, divergence detection, and the final test evaluation.
+#pragma once
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/run_config.h"
+#include "train/backend.h"
+
+namespace sweep {
+
+struct EpochMetrics {
+  int epoch = 0;               // 1-based
+  double loss = 0, accuracy = 0;          // running means over the epoch's batches (Keras)
+  double val_loss = 0, val_accuracy = 0;  // NaN when there is no validation split
+  double seconds = 0;          // wall time of the epoch (training + validation)
+  double images_per_sec = 0;   // training images / training seconds
+};
+
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+  double precision = 0, recall = 0, f1 = 0;  // macro averages over classes
+  std::vector<int64_t> confusion;            // classes x classes, row = true label, col = predicted
+  int classes = 10;
+};
+
+enum class RunStatus { pending, running, done, failed, diverged, interrupted };
+const char* to_string(RunStatus);
+RunStatus run_status_from(const std::string&);
+
+struct RunResult {
+  RunStatus status = RunStatus::pending;
+  std::string error;                 // for failed / diverged / interrupted
+  std::vector<EpochMetrics> epochs;  // the epochs that completed
+  Evaluation test;                   // valid when status == done
+  int stop_epoch = 0;                // last epoch run (early stopping stops before train.epochs)
+  bool early_stopped = false;
+  double wall_seconds = 0;
+  std::string backend, device;
+};
+
+// Hooks the scheduler uses to watch and steer a run. Called on the run's thread.
+class TrainObserver {
+ public:
+  virtual ~TrainObserver() = default;
+  virtual void on_start(int /*epochs*/, int /*batches_per_epoch*/) {}
+  virtual void on_batch(int /*epoch*/, int /*batch*/, double /*running_loss*/, double /*running_accuracy*/) {}
+  virtual void on_epoch(const EpochMetrics&) {}
+  // Polled between batches; true stops the run as `interrupted`.
+  virtual bool stop_requested() { return false; }
+};
+
+// Train `config` on `backend` with `options`: everything a run does, start to
+// end. Never throws for problems of the run itself: they come back as a
+// RunResult with status failed (exception text) or diverged (non-finite loss).
+RunResult train_run(const RunConfig& config, Backend& backend, const SessionOptions& options,
+                    TrainObserver& observer);
+
+// Evaluate probabilities against labels (exposed for tests and the GPU parity check).
+Evaluation evaluate_probs(const std::vector<float>& probs, const std::vector<uint8_t>& labels, int classes,
+                          bool sigmoid_output);
+
+// The epoch's sample order: a permutation of [0, n) from the run's seed and
+// the epoch number (rng stream kShuffle), identical on every backend.
+std::vector<int32_t> epoch_permutation(int64_t n, uint64_t seed, int epoch);
+
+}  // namespace sweep
