@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Set up sweep on Debian 12: install the packages, build build/sweep, and (unless
+# --no-demo) run a real sweep on the bundled MNIST into results.db.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+demo=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-demo) demo=0 ;;
+    *) echo "usage: scripts/setup.sh [--no-demo]" >&2; exit 2 ;;
+  esac
+done
+
+packages=(build-essential cmake ninja-build pkg-config libdnnl-dev libtbb-dev libsqlite3-dev
+          libyaml-cpp-dev doctest-dev libcli11-dev libfmt-dev nlohmann-json3-dev zlib1g-dev sqlite3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+ninja -C build -j "$(nproc)"
+
+if ((demo)); then
+  ./build/sweep run sweeps/examples/quickstart.yaml --db results.db
+  ./build/sweep query results.db "SELECT run_id, learning_rate, activation, test_accuracy FROM results ORDER BY test_accuracy DESC"
+fi
