@@ -108,6 +108,15 @@ struct ModelInfo {
 ModelInfo infer(ModelSpec& model);
 ModelInfo infer(const ModelSpec& model);
 
+// Geometry along one spatial axis, shared by every backend (Keras/TF rules).
+// 'same': output ceil(in/stride), total padding max((out-1)*stride + k - in, 0),
+// of which floor(total/2) goes before; 'valid': floor((in-k)/stride) + 1.
+int conv_output_size(int in, int kernel, int stride, Padding padding);
+int conv_pad_before(int in, int kernel, int stride, Padding padding);
+// Pools are 'valid' with floor; a stride of 0 means the pool size.
+int pool_stride(int pool, int stride);
+int pool_output_size(int in, int pool, int stride);
+
 // Keras-style summary table (Layer (type) | Output Shape | Param #, totals),
 // as plain text lines; the report renders its own Markdown from ModelInfo.
 std::string keras_summary(const ModelSpec& model);
