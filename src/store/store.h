@@ -26,11 +26,12 @@ inline constexpr int kSchemaVersion = 1;
 struct SweepRecord {
   int64_t id = 0;
   std::string name;
+  std::string description;
   std::string grid_path;
   std::string grid_text;
-  std::string created;  // ISO 8601 UTC
-  std::string host;
-  std::string version;  // sweep version that created it
+  std::string created;  // ISO 8601 UTC; filled by the store when empty
+  std::string host;     // filled by the store (this machine) when empty
+  std::string version;  // sweep version that last ran it; SWEEP_VERSION when empty
   std::vector<std::string> varied;  // dotted config paths that vary across runs
 };
 
@@ -40,11 +41,13 @@ struct PlannedRun {
   json config;            // canonical JSON
   json varied;            // {"train.learning_rate": 0.001, ...}: this run's values of the varied fields
   std::string variant;
+  int repeat = 0;
   uint64_t seed = 0;
   int64_t params_trainable = 0, params_non_trainable = 0;
   int64_t flops_per_image = 0;  // forward
   double cost_estimate = 0;     // seconds (scheduler's model)
   ModelInfo model;              // for the layers table
+  ModelSpec model_spec;         // for the models table (its hash and spec); no layers = no model row
 };
 
 struct RunRow {
@@ -53,6 +56,7 @@ struct RunRow {
   std::string hash;
   RunStatus status = RunStatus::pending;
   json config;
+  int attempts = 0;  // how many times it was started
 };
 
 class Store {
@@ -70,7 +74,10 @@ class Store {
   // hash; existing rows keep their status and metrics). Returns the sweep id.
   int64_t upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedRun>& runs);
 
-  // All runs of a sweep.
+  // A sweep by name (nullopt when the database has none of that name).
+  std::optional<SweepRecord> sweep_by_name(const std::string& name);
+
+  // All runs of a sweep, in insertion order.
   std::vector<RunRow> runs_of(int64_t sweep_id);
   std::optional<RunRow> run_by_hash(const std::string& hash);
 
@@ -81,7 +88,10 @@ class Store {
   // Any run left 'running' by a dead process becomes 'interrupted'.
   int mark_stale_running_interrupted(int64_t sweep_id);
 
-  // Read-only SQL for `sweep query`: rows as strings (NULL -> nullopt).
+  // Read-only SQL for `sweep query`: rows as strings (NULL -> nullopt; REAL
+  // values in their shortest exact form). Exactly one statement; anything
+  // that could write (INSERT, DROP, ATTACH, PRAGMA x=y, BEGIN...) is an
+  // InputError, whatever the mode the store was opened in.
   struct QueryResult {
     std::vector<std::string> columns;
     std::vector<std::vector<std::optional<std::string>>> rows;

@@ -1,0 +1,227 @@
+#include "store/schema.h"
+
+#include <algorithm>
+#include <cctype>
+#include <iterator>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "store/schema_sql.h"
+#include "store/sqlite_util.h"
+#include "store/store.h"
+
+namespace sweep::store_detail {
+namespace {
+
+// One step of the migration path: takes a database at version to_version-1
+// to to_version. Step 1 creates the schema from nothing; a later schema adds
+// a step here (ALTER TABLE ...) and raises kSchemaVersion, never edits step 1.
+struct Migration {
+  int to_version;
+  void (*apply)(sqlite3* db);
+};
+
+void create_version_1(sqlite3* db) { exec(db, kSchemaSql); }
+
+constexpr Migration kMigrations[] = {
+    {1, create_version_1},
+};
+static_assert(std::size(kMigrations) == size_t(kSchemaVersion), "one migration step per schema version");
+
+int user_version(sqlite3* db, const std::string& path) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+  const int version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+  sqlite3_finalize(stmt);
+  if (rc == SQLITE_NOTADB) throw InputError(path + " is not a SQLite database");
+  if (rc != SQLITE_ROW) throw RuntimeError("cannot read the schema version of " + path + ": " + sqlite3_errmsg(db));
+  return version;
+}
+
+bool has_table(sqlite3* db, const char* name) {
+  Statement stmt(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  stmt.bind_text(1, name);
+  return stmt.step();
+}
+
+bool is_empty(sqlite3* db) {
+  Statement stmt(db, "SELECT COUNT(*) FROM sqlite_master");
+  stmt.step();
+  return stmt.column_int(0) == 0;
+}
+
+void refuse_newer(int version, const std::string& path) {
+  if (version > kSchemaVersion)
+    throw InputError(path + " has results schema version " + std::to_string(version) + ", but this sweep (" +
+                     SWEEP_VERSION + ") knows versions up to " + std::to_string(kSchemaVersion) +
+                     ": use a newer sweep to open it");
+}
+
+}  // namespace
+
+void migrate(sqlite3* db, const std::string& path, bool read_only) {
+  int version = user_version(db, path);
+  refuse_newer(version, path);
+  if (read_only) {
+    if (version == 0) throw InputError(path + " is not a sweep results database (it has no schema version)");
+    if (version < kSchemaVersion)
+      throw InputError(path + " has results schema version " + std::to_string(version) + "; this sweep uses " +
+                       std::to_string(kSchemaVersion) + ": `sweep run` with it upgrades the database");
+    return;
+  }
+  if (version == kSchemaVersion) return;
+  Transaction txn(db);
+  version = user_version(db, path);  // another process may have migrated it meanwhile
+  refuse_newer(version, path);
+  if (version == kSchemaVersion) return;
+  if (version == 0 && !is_empty(db) && !has_table(db, "sweeps"))
+    throw InputError(path + " is not a sweep results database (it has other tables and no schema version)");
+  for (const Migration& step : kMigrations)
+    if (step.to_version > version) step.apply(db);
+  exec(db, "PRAGMA user_version = " + std::to_string(kSchemaVersion));
+  rebuild_results_view(db);
+  txn.commit();
+}
+
+namespace {
+
+// The view's fixed columns that come from the config, by the path they show.
+const std::map<std::string, std::string>& fixed_config_columns() {
+  static const std::map<std::string, std::string> columns = {
+      {"train.optimizer", "optimizer"},
+      {"train.learning_rate", "learning_rate"},
+      {"train.batch_size", "batch_size"},
+      {"train.epochs", "epochs"},
+      {"variant", "variant"},
+  };
+  return columns;
+}
+
+// The view's columns after the varied ones (name, SQL expression).
+const std::vector<std::pair<std::string, std::string>>& tail_columns() {
+  static const std::vector<std::pair<std::string, std::string>> columns = {
+      {"optimizer", "json_extract(r.config, '$.train.optimizer')"},
+      {"learning_rate", "json_extract(r.config, '$.train.learning_rate')"},
+      {"batch_size", "json_extract(r.config, '$.train.batch_size')"},
+      {"epochs", "json_extract(r.config, '$.train.epochs')"},
+      {"variant", "r.variant"},
+      {"repeat", "r.repeat"},
+      {"seed", "r.seed"},
+      {"params", "m.params_trainable + m.params_non_trainable"},
+      {"params_trainable", "m.params_trainable"},
+      {"params_non_trainable", "m.params_non_trainable"},
+      {"flops_per_image", "m.flops_per_image"},
+      {"epochs_run", "r.epochs_run"},
+      {"early_stopped", "r.early_stopped"},
+      {"train_loss", "r.train_loss"},
+      {"train_accuracy", "r.train_accuracy"},
+      {"val_loss", "r.val_loss"},
+      {"val_accuracy", "r.val_accuracy"},
+      {"test_loss", "r.test_loss"},
+      {"test_accuracy", "r.test_accuracy"},
+      {"test_precision", "r.test_precision"},
+      {"test_recall", "r.test_recall"},
+      {"test_f1", "r.test_f1"},
+      {"wall_seconds", "r.wall_seconds"},
+      {"backend", "r.backend"},
+      {"attempts", "r.attempts"},
+      {"hash", "r.hash"},
+  };
+  return columns;
+}
+
+const std::vector<std::pair<std::string, std::string>> kHeadColumns = {
+    {"sweep", "s.name"}, {"run_id", "r.id"}, {"status", "r.status"}};
+
+bool is_reserved_name(const std::string& name) {
+  for (const auto& [column, expr] : kHeadColumns)
+    if (column == name) return true;
+  for (const auto& [column, expr] : tail_columns())
+    if (column == name) return true;
+  return false;
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = path.find('.', start);
+    parts.push_back(path.substr(start, dot - start));
+    if (dot == std::string::npos) return parts;
+    start = dot + 1;
+  }
+}
+
+bool is_index(const std::string& part) {
+  return !part.empty() && std::all_of(part.begin(), part.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// "model.layers.0.filters" -> $."model"."layers"[0]."filters" (SQLite JSON path).
+std::string json_path(const std::string& dotted) {
+  std::string out = "$";
+  for (const std::string& part : split_path(dotted)) out += is_index(part) ? "[" + part + "]" : ".\"" + part + "\"";
+  return out;
+}
+
+std::string full_name(const std::string& path) {
+  std::string name = path;
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+}
+
+}  // namespace
+
+std::vector<ResultsColumn> results_varied_columns(const std::vector<std::string>& varied_paths) {
+  std::vector<std::string> paths;
+  for (const std::string& path : varied_paths)
+    if (!fixed_config_columns().count(path) && std::find(paths.begin(), paths.end(), path) == paths.end())
+      paths.push_back(path);
+  std::map<std::string, int> ends;
+  for (const std::string& path : paths) ++ends[split_path(path).back()];
+  std::vector<ResultsColumn> columns;
+  std::set<std::string> taken;
+  for (const std::string& path : paths) {
+    const std::string last = split_path(path).back();
+    const bool short_ok = ends[last] == 1 && !is_index(last) && !is_reserved_name(last);
+    std::string name = short_ok ? last : full_name(path);
+    while (taken.count(name) || is_reserved_name(name)) name += "_";  // "a_b.c" vs "a.b_c": keep both
+    taken.insert(name);
+    columns.push_back({name, path});
+  }
+  return columns;
+}
+
+void rebuild_results_view(sqlite3* db) {
+  std::vector<std::string> varied;
+  {
+    Statement stmt(db, "SELECT varied FROM sweeps ORDER BY id");
+    while (stmt.step()) {
+      const auto list = nlohmann::json::parse(stmt.column_text(0), nullptr, false);
+      if (!list.is_array()) continue;
+      for (const auto& path : list)
+        if (path.is_string()) varied.push_back(path.get<std::string>());
+    }
+  }
+  std::string sql = "CREATE VIEW results AS SELECT";
+  const char* separator = "\n  ";
+  auto add = [&](const std::string& name, const std::string& expr) {
+    sql += separator + expr + " AS " + sql_identifier(name);
+    separator = ",\n  ";
+  };
+  for (const auto& [name, expr] : kHeadColumns) add(name, expr);
+  // A path varied in one sweep is usually fixed in another: fall back to the
+  // run's own config, so every run of the database has a value.
+  for (const ResultsColumn& column : results_varied_columns(varied))
+    add(column.name, "COALESCE(json_extract(r.varied, " + sql_literal("$." + sql_identifier(column.path)) +
+                         "), json_extract(r.config, " + sql_literal(json_path(column.path)) + "))");
+  for (const auto& [name, expr] : tail_columns()) add(name, expr);
+  sql += "\nFROM runs r JOIN sweeps s ON s.id = r.sweep_id LEFT JOIN models m ON m.hash = r.model_hash";
+  exec(db, "DROP VIEW IF EXISTS results");
+  exec(db, sql);
+}
+
+}  // namespace sweep::store_detail

@@ -1,0 +1,314 @@
+#include "store/store.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "common/error.h"
+#include "store/plan.h"
+#include "store/schema.h"
+#include "store/sqlite_util.h"
+
+namespace sweep {
+
+using store_detail::exec;
+using store_detail::now_iso8601;
+using store_detail::Statement;
+using store_detail::Transaction;
+
+namespace {
+
+// The store's own spelling of statuses (the `status` column's CHECK list);
+// kept here so the database layer does not depend on the trainer's code.
+const char* status_text(RunStatus status) {
+  switch (status) {
+    case RunStatus::pending: return "pending";
+    case RunStatus::running: return "running";
+    case RunStatus::done: return "done";
+    case RunStatus::failed: return "failed";
+    case RunStatus::diverged: return "diverged";
+    case RunStatus::interrupted: return "interrupted";
+  }
+  return "pending";
+}
+
+RunStatus status_from_text(const std::string& text) {
+  for (RunStatus s : {RunStatus::pending, RunStatus::running, RunStatus::done, RunStatus::failed,
+                      RunStatus::diverged, RunStatus::interrupted})
+    if (text == status_text(s)) return s;
+  throw RuntimeError("unknown run status '" + text + "' in the database");
+}
+
+std::string this_host() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return {};
+  return name;
+}
+
+// Insert a model and its layers once (models are shared across runs and sweeps).
+std::string upsert_model(sqlite3* db, const PlannedRun& run) {
+  if (run.model_spec.layers.empty()) return {};
+  const json spec = model_spec_json(run.model_spec);
+  const std::string hash = model_hash(run.model_spec);
+  Statement insert(db,
+                   "INSERT OR IGNORE INTO models (hash, spec, params_trainable, params_non_trainable, flops_per_image) "
+                   "VALUES (?, ?, ?, ?, ?)");
+  insert.bind_text(1, hash).bind_text(2, spec.dump()).bind_int(3, run.params_trainable);
+  insert.bind_int(4, run.params_non_trainable).bind_int(5, run.flops_per_image).run();
+  if (sqlite3_changes(db) == 0) return hash;
+  Statement layer(db,
+                  "INSERT INTO layers (model_hash, idx, name, type, output_shape, params_trainable, "
+                  "params_non_trainable, flops) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  for (size_t i = 0; i < run.model.layers.size(); ++i) {
+    const LayerInfo& info = run.model.layers[i];
+    layer.bind_text(1, hash).bind_int(2, static_cast<int64_t>(i)).bind_text(3, info.name).bind_text(4, info.type);
+    layer.bind_text(5, info.output.keras()).bind_int(6, info.trainable).bind_int(7, info.non_trainable);
+    layer.bind_int(8, info.flops).run();
+    layer.reset();
+  }
+  return hash;
+}
+
+// The varied paths of a sweep: the ones it had, then any new ones.
+json merged_varied(const std::string& stored, const std::vector<std::string>& now) {
+  json list = json::parse(stored, nullptr, false);
+  if (!list.is_array()) list = json::array();
+  for (const std::string& path : now)
+    if (std::find(list.begin(), list.end(), json(path)) == list.end()) list.push_back(path);
+  return list;
+}
+
+RunRow read_run(const Statement& stmt) {
+  RunRow row;
+  row.id = stmt.column_int(0);
+  row.sweep_id = stmt.column_int(1);
+  row.hash = stmt.column_text(2);
+  row.status = status_from_text(stmt.column_text(3));
+  row.config = json::parse(stmt.column_text(4), nullptr, false);
+  row.attempts = static_cast<int>(stmt.column_int(5));
+  return row;
+}
+
+constexpr const char* kRunColumns = "SELECT id, sweep_id, hash, status, config, attempts FROM runs";
+
+}  // namespace
+
+Store::Store(sqlite3* db, std::string path, Mode mode) : db_(db), path_(std::move(path)), mode_(mode) {}
+
+Store::~Store() { sqlite3_close_v2(db_); }
+
+std::unique_ptr<Store> Store::open(const std::string& path, Mode mode) {
+  const bool read_only = mode == Mode::read_only;
+  if (read_only && !std::filesystem::exists(path))
+    throw InputError("no results database at " + path + " (sweep run --db " + path + " creates it)");
+  sqlite3* db = nullptr;
+  const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    throw InputError("cannot open results database " + path + ": " + why);
+  }
+  std::unique_ptr<Store> store(new Store(db, path, mode));
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, 10000);  // another writer (a second sweep) waits rather than fails
+  if (!read_only) {
+    // WAL first: it is persistent, and a non-SQLite file fails here with NOTADB.
+    sqlite3_stmt* stmt = nullptr;
+    int wal_rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr);
+    if (wal_rc == SQLITE_OK) wal_rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (wal_rc == SQLITE_NOTADB) throw InputError(path + " is not a SQLite database");
+    store_detail::check(db, wal_rc, "cannot switch " + path + " to WAL mode");
+    exec(db, "PRAGMA synchronous = NORMAL");  // safe with WAL: a power cut loses at most the last commits
+  }
+  exec(db, "PRAGMA foreign_keys = ON");
+  store_detail::migrate(db, path, read_only);
+  return store;
+}
+
+int64_t Store::upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedRun>& runs) {
+  std::lock_guard lock(mu_);
+  if (mode_ == Mode::read_only) throw RuntimeError("upsert_sweep on a read-only store");
+  Transaction txn(db_);
+  const std::string now = now_iso8601();
+  const std::string version = sweep.version.empty() ? SWEEP_VERSION : sweep.version;
+  int64_t sweep_id = 0;
+  std::string stored_varied = "[]";
+  {
+    Statement find(db_, "SELECT id, varied FROM sweeps WHERE name = ?");
+    find.bind_text(1, sweep.name);
+    if (find.step()) {
+      sweep_id = find.column_int(0);
+      stored_varied = find.column_text(1);
+    }
+  }
+  const std::string varied = merged_varied(stored_varied, sweep.varied).dump();
+  if (sweep_id) {
+    Statement update(db_,
+                     "UPDATE sweeps SET description = ?, grid_path = ?, grid_text = ?, varied = ?, updated = ?, "
+                     "sweep_version = ? WHERE id = ?");
+    update.bind_text(1, sweep.description).bind_text(2, sweep.grid_path).bind_text(3, sweep.grid_text);
+    update.bind_text(4, varied).bind_text(5, now).bind_text(6, version).bind_int(7, sweep_id).run();
+  } else {
+    Statement insert(db_,
+                     "INSERT INTO sweeps (name, description, grid_path, grid_text, varied, created, updated, host, "
+                     "sweep_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert.bind_text(1, sweep.name).bind_text(2, sweep.description).bind_text(3, sweep.grid_path);
+    insert.bind_text(4, sweep.grid_text).bind_text(5, varied);
+    insert.bind_text(6, sweep.created.empty() ? now : sweep.created).bind_text(7, now);
+    insert.bind_text(8, sweep.host.empty() ? this_host() : sweep.host).bind_text(9, version).run();
+    sweep_id = sqlite3_last_insert_rowid(db_);
+  }
+  // An existing run keeps its status, metrics and epochs: resuming a sweep
+  // trains only what is not done. Its estimate and varied values follow the grid.
+  Statement upsert_run(db_,
+                       "INSERT INTO runs (sweep_id, hash, config, varied, variant, repeat, seed, model_hash, "
+                       "cost_estimate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sweep_id, hash) DO UPDATE SET "
+                       "varied = excluded.varied, cost_estimate = excluded.cost_estimate");
+  for (const PlannedRun& run : runs) {
+    const std::string model = upsert_model(db_, run);
+    upsert_run.bind_int(1, sweep_id).bind_text(2, run.hash).bind_text(3, run.config.dump());
+    upsert_run.bind_text(4, (run.varied.is_null() ? json::object() : run.varied).dump()).bind_text(5, run.variant);
+    upsert_run.bind_int(6, run.repeat).bind_int(7, static_cast<int64_t>(run.seed)).bind_text_or_null(8, model);
+    upsert_run.bind_real(9, run.cost_estimate).run();
+    upsert_run.reset();
+  }
+  store_detail::rebuild_results_view(db_);
+  txn.commit();
+  return sweep_id;
+}
+
+std::optional<SweepRecord> Store::sweep_by_name(const std::string& name) {
+  std::lock_guard lock(mu_);
+  Statement stmt(db_,
+                 "SELECT id, name, description, grid_path, grid_text, created, host, sweep_version, varied "
+                 "FROM sweeps WHERE name = ?");
+  stmt.bind_text(1, name);
+  if (!stmt.step()) return std::nullopt;
+  SweepRecord sweep;
+  sweep.id = stmt.column_int(0);
+  sweep.name = stmt.column_text(1);
+  sweep.description = stmt.column_text(2);
+  sweep.grid_path = stmt.column_text(3);
+  sweep.grid_text = stmt.column_text(4);
+  sweep.created = stmt.column_text(5);
+  sweep.host = stmt.column_text(6);
+  sweep.version = stmt.column_text(7);
+  const json varied = json::parse(stmt.column_text(8), nullptr, false);
+  if (varied.is_array())
+    for (const auto& path : varied) sweep.varied.push_back(path.get<std::string>());
+  return sweep;
+}
+
+std::vector<RunRow> Store::runs_of(int64_t sweep_id) {
+  std::lock_guard lock(mu_);
+  Statement stmt(db_, std::string(kRunColumns) + " WHERE sweep_id = ? ORDER BY id");
+  stmt.bind_int(1, sweep_id);
+  std::vector<RunRow> rows;
+  while (stmt.step()) rows.push_back(read_run(stmt));
+  return rows;
+}
+
+std::optional<RunRow> Store::run_by_hash(const std::string& hash) {
+  std::lock_guard lock(mu_);
+  Statement stmt(db_, std::string(kRunColumns) + " WHERE hash = ? ORDER BY id DESC LIMIT 1");
+  stmt.bind_text(1, hash);
+  if (!stmt.step()) return std::nullopt;
+  return read_run(stmt);
+}
+
+void Store::start_run(int64_t run_id, const std::string& backend, const std::string& device, int threads) {
+  std::lock_guard lock(mu_);
+  Transaction txn(db_);
+  // A new attempt starts clean: no epochs, matrix or metrics of an earlier one.
+  for (const char* table : {"epochs", "confusion"}) {
+    Statement clear(db_, std::string("DELETE FROM ") + table + " WHERE run_id = ?");
+    clear.bind_int(1, run_id).run();
+  }
+  Statement stmt(db_,
+                 "UPDATE runs SET status = 'running', backend = ?, device = ?, threads = ?, started = ?, "
+                 "finished = NULL, wall_seconds = NULL, epochs_run = 0, early_stopped = 0, train_loss = NULL, "
+                 "train_accuracy = NULL, val_loss = NULL, val_accuracy = NULL, test_loss = NULL, "
+                 "test_accuracy = NULL, test_precision = NULL, test_recall = NULL, test_f1 = NULL, error = NULL, "
+                 "attempts = attempts + 1 WHERE id = ?");
+  stmt.bind_text(1, backend).bind_text(2, device).bind_int(3, threads).bind_text(4, now_iso8601());
+  stmt.bind_int(5, run_id).run();
+  if (sqlite3_changes(db_) != 1) throw RuntimeError("start_run: no run with id " + std::to_string(run_id));
+  txn.commit();
+}
+
+namespace {
+
+void write_epoch(sqlite3* db, int64_t run_id, const EpochMetrics& e) {
+  Statement stmt(db,
+                 "INSERT OR REPLACE INTO epochs (run_id, epoch, loss, accuracy, val_loss, val_accuracy, seconds, "
+                 "images_per_sec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  stmt.bind_int(1, run_id).bind_int(2, e.epoch).bind_real(3, e.loss).bind_real(4, e.accuracy);
+  stmt.bind_real(5, e.val_loss).bind_real(6, e.val_accuracy).bind_real(7, e.seconds);
+  stmt.bind_real(8, e.images_per_sec).run();
+}
+
+// The run row shows its latest epoch, so a live query sees progress.
+void write_last_epoch(sqlite3* db, int64_t run_id, const EpochMetrics& e) {
+  Statement stmt(db,
+                 "UPDATE runs SET epochs_run = ?, train_loss = ?, train_accuracy = ?, val_loss = ?, "
+                 "val_accuracy = ? WHERE id = ?");
+  stmt.bind_int(1, e.epoch).bind_real(2, e.loss).bind_real(3, e.accuracy).bind_real(4, e.val_loss);
+  stmt.bind_real(5, e.val_accuracy).bind_int(6, run_id).run();
+}
+
+}  // namespace
+
+void Store::record_epoch(int64_t run_id, const EpochMetrics& epoch) {
+  std::lock_guard lock(mu_);
+  Transaction txn(db_);
+  write_epoch(db_, run_id, epoch);
+  write_last_epoch(db_, run_id, epoch);
+  txn.commit();
+}
+
+void Store::finish_run(int64_t run_id, const RunResult& result) {
+  std::lock_guard lock(mu_);
+  Transaction txn(db_);
+  for (const EpochMetrics& epoch : result.epochs) write_epoch(db_, run_id, epoch);
+  if (!result.epochs.empty()) write_last_epoch(db_, run_id, result.epochs.back());
+  const bool done = result.status == RunStatus::done;
+  Statement stmt(db_,
+                 "UPDATE runs SET status = ?, finished = ?, wall_seconds = ?, epochs_run = ?, early_stopped = ?, "
+                 "test_loss = ?, test_accuracy = ?, test_precision = ?, test_recall = ?, test_f1 = ?, error = ?, "
+                 "backend = COALESCE(?, backend), device = COALESCE(?, device) WHERE id = ?");
+  stmt.bind_text(1, status_text(result.status)).bind_text(2, now_iso8601()).bind_real(3, result.wall_seconds);
+  stmt.bind_int(4, result.stop_epoch ? result.stop_epoch : static_cast<int64_t>(result.epochs.size()));
+  stmt.bind_int(5, result.early_stopped ? 1 : 0);
+  if (done) {
+    stmt.bind_real(6, result.test.loss).bind_real(7, result.test.accuracy).bind_real(8, result.test.precision);
+    stmt.bind_real(9, result.test.recall).bind_real(10, result.test.f1);
+  }
+  stmt.bind_text_or_null(11, result.error).bind_text_or_null(12, result.backend);
+  stmt.bind_text_or_null(13, result.device).bind_int(14, run_id).run();
+  if (sqlite3_changes(db_) != 1) throw RuntimeError("finish_run: no run with id " + std::to_string(run_id));
+  const int classes = result.test.classes;
+  if (done && classes > 0 && result.test.confusion.size() == size_t(classes) * size_t(classes)) {
+    Statement cell(db_, "INSERT OR REPLACE INTO confusion (run_id, true_label, predicted, count) VALUES (?, ?, ?, ?)");
+    for (int t = 0; t < classes; ++t)
+      for (int p = 0; p < classes; ++p) {
+        cell.bind_int(1, run_id).bind_int(2, t).bind_int(3, p);
+        cell.bind_int(4, result.test.confusion[size_t(t) * size_t(classes) + size_t(p)]).run();
+        cell.reset();
+      }
+  }
+  txn.commit();
+}
+
+int Store::mark_stale_running_interrupted(int64_t sweep_id) {
+  std::lock_guard lock(mu_);
+  Statement stmt(db_,
+                 "UPDATE runs SET status = 'interrupted', error = 'the sweep process running it ended before "
+                 "it finished' WHERE sweep_id = ? AND status = 'running'");
+  stmt.bind_int(1, sweep_id).run();
+  return sqlite3_changes(db_);
+}
+
+}  // namespace sweep
