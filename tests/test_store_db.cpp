@@ -1,0 +1,356 @@
+// The results database: schema, versions, resume semantics, the results view,
+// the read-only query and WAL concurrency.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "store/schema.h"
+#include "store/store.h"
+
+namespace fs = std::filesystem;
+using namespace sweep;
+
+namespace {
+
+// A fresh directory per test, removed afterwards.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("sweep_store_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+};
+
+// A planned run without going through the grid: flatten -> dense(units) -> dense(10).
+PlannedRun planned(double learning_rate, int batch_size, int hidden_units = 16) {
+  PlannedRun run;
+  run.config = {{"train", {{"optimizer", "adam"}, {"learning_rate", learning_rate}, {"batch_size", batch_size}, {"epochs", 1}}},
+                {"model", {{"hidden", hidden_units}}}};
+  run.hash = "h" + std::to_string(learning_rate) + "_" + std::to_string(batch_size) + "_" + std::to_string(hidden_units);
+  run.varied = {{"train.learning_rate", learning_rate}, {"train.batch_size", batch_size}};
+  run.seed = 7;
+  run.model_spec.input = Shape{1, 28, 28, false};
+  LayerSpec flatten;
+  flatten.kind = LayerKind::flatten;
+  flatten.name = "flatten";
+  LayerSpec hidden;
+  hidden.kind = LayerKind::dense;
+  hidden.name = "dense";
+  hidden.units = hidden_units;
+  hidden.activation = Activation::relu;
+  LayerSpec out;
+  out.kind = LayerKind::dense;
+  out.name = "dense_1";
+  out.units = 10;
+  out.activation = Activation::softmax;
+  run.model_spec.layers = {flatten, hidden, out};
+  const int64_t hidden_params = 784 * hidden_units + hidden_units, out_params = int64_t(hidden_units) * 10 + 10;
+  run.model.layers = {
+      {"flatten", "Flatten", Shape{1, 28, 28, false}, Shape{784, 1, 1, true}, 0, 0, 0},
+      {"dense", "Dense", Shape{784, 1, 1, true}, Shape{hidden_units, 1, 1, true}, hidden_params, 0, 2 * 784 * hidden_units},
+      {"dense_1", "Dense", Shape{hidden_units, 1, 1, true}, Shape{10, 1, 1, true}, out_params, 0, 2 * hidden_units * 10},
+  };
+  run.params_trainable = hidden_params + out_params;
+  run.model.trainable = run.params_trainable;
+  run.flops_per_image = 2 * 784 * hidden_units + 2 * hidden_units * 10;
+  run.cost_estimate = 1.5;
+  return run;
+}
+
+SweepRecord sweep_named(const std::string& name, std::vector<std::string> varied) {
+  SweepRecord sweep;
+  sweep.name = name;
+  sweep.grid_path = name + ".yaml";
+  sweep.grid_text = "name: " + name + "\n";
+  sweep.varied = std::move(varied);
+  return sweep;
+}
+
+RunResult done_result(double accuracy, int epochs = 1) {
+  RunResult result;
+  result.status = RunStatus::done;
+  for (int e = 1; e <= epochs; ++e) {
+    EpochMetrics m;
+    m.epoch = e;
+    m.loss = 1.0 / e;
+    m.accuracy = 0.5 + 0.1 * e;
+    m.val_loss = std::nan("");
+    m.val_accuracy = std::nan("");
+    m.seconds = 0.25;
+    m.images_per_sec = 1000;
+    result.epochs.push_back(m);
+  }
+  result.stop_epoch = epochs;
+  result.test.loss = 0.3;
+  result.test.accuracy = accuracy;
+  result.test.precision = result.test.recall = result.test.f1 = accuracy;
+  result.test.classes = 2;
+  result.test.confusion = {5, 1, 2, 4};
+  result.wall_seconds = 0.5;
+  result.backend = "ref";
+  result.device = "test device";
+  return result;
+}
+
+std::string cell(const Store::QueryResult& r, size_t row, size_t column) {
+  REQUIRE(row < r.rows.size());
+  REQUIRE(column < r.rows[row].size());
+  return r.rows[row][column].value_or("NULL");
+}
+
+std::string scalar(Store& store, const std::string& sql) { return cell(store.query(sql), 0, 0); }
+
+// For statements `query` rightly refuses (PRAGMA journal_mode may switch modes).
+std::string raw_scalar(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  std::string value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+}  // namespace
+
+TEST_CASE("a new database gets the whole schema, WAL and the current version") {
+  TempDir dir;
+  auto store = Store::open(dir.file("r.db"));
+  CHECK(scalar(*store, "PRAGMA user_version") == std::to_string(kSchemaVersion));
+  CHECK(raw_scalar(store->handle(), "PRAGMA journal_mode") == "wal");
+  CHECK(raw_scalar(store->handle(), "PRAGMA synchronous") == "1");  // NORMAL
+  CHECK(scalar(*store, "PRAGMA foreign_keys") == "1");
+  for (const char* table : {"sweeps", "models", "layers", "runs", "epochs", "confusion"})
+    CHECK(scalar(*store, std::string("SELECT COUNT(*) FROM sqlite_master WHERE name = '") + table + "'") == "1");
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM results") == "0");
+  store.reset();
+  // Opening again neither fails nor changes anything.
+  auto again = Store::open(dir.file("r.db"));
+  CHECK(scalar(*again, "PRAGMA user_version") == std::to_string(kSchemaVersion));
+}
+
+TEST_CASE("a database from a newer sweep is refused, naming both versions") {
+  TempDir dir;
+  const std::string path = dir.file("new.db");
+  Store::open(path).reset();
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  for (auto mode : {Store::Mode::read_write, Store::Mode::read_only}) {
+    try {
+      Store::open(path, mode);
+      FAIL("opened a version 99 database");
+    } catch (const InputError& e) {
+      const std::string message = e.what();
+      CHECK(message.find("99") != std::string::npos);
+      CHECK(message.find("up to " + std::to_string(kSchemaVersion)) != std::string::npos);
+      CHECK(message.find(path) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("files that are not sweep databases are refused, missing ones for reading too") {
+  TempDir dir;
+  const std::string text = dir.file("notes.txt");
+  std::ofstream(text) << "this is not a database, it is a long enough line of text to fill a header\n";
+  CHECK_THROWS_AS(Store::open(text), InputError);
+
+  const std::string other = dir.file("other.db");
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(other.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "CREATE TABLE t (x)", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  CHECK_THROWS_WITH_AS(Store::open(other), doctest::Contains("not a sweep results database"), InputError);
+
+  CHECK_THROWS_WITH_AS(Store::open(dir.file("missing.db"), Store::Mode::read_only),
+                       doctest::Contains("no results database"), InputError);
+  CHECK_FALSE(fs::exists(dir.file("missing.db")));
+}
+
+TEST_CASE("upsert_sweep keeps existing runs' status and adds new cells") {
+  TempDir dir;
+  auto store = Store::open(dir.file("r.db"));
+  const auto sweep = sweep_named("lr", {"train.learning_rate"});
+  std::vector<PlannedRun> runs = {planned(0.001, 32), planned(0.01, 32), planned(0.1, 32)};
+  const int64_t id = store->upsert_sweep(sweep, runs);
+  auto rows = store->runs_of(id);
+  REQUIRE(rows.size() == 3);
+  for (const auto& row : rows) CHECK(row.status == RunStatus::pending);
+
+  store->start_run(rows[0].id, "ref", "cpu", 1);
+  store->finish_run(rows[0].id, done_result(0.9));
+  store->start_run(rows[1].id, "ref", "cpu", 1);
+  RunResult failed;
+  failed.status = RunStatus::failed;
+  failed.error = "out of memory";
+  store->finish_run(rows[1].id, failed);
+
+  runs.push_back(planned(1.0, 32));
+  CHECK(store->upsert_sweep(sweep, runs) == id);
+  rows = store->runs_of(id);
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0].status == RunStatus::done);
+  CHECK(rows[0].attempts == 1);
+  CHECK(rows[1].status == RunStatus::failed);
+  CHECK(rows[2].status == RunStatus::pending);
+  CHECK(rows[3].status == RunStatus::pending);
+  CHECK(rows[3].hash == runs[3].hash);
+  CHECK(store->run_by_hash(runs[0].hash)->status == RunStatus::done);
+  CHECK_FALSE(store->run_by_hash("no such hash").has_value());
+  // The done run's metrics survived; the models table holds the one architecture.
+  CHECK(scalar(*store, "SELECT test_accuracy FROM runs WHERE id = " + std::to_string(rows[0].id)) == "0.9");
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM models") == "1");
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM layers") == "3");
+  CHECK(scalar(*store, "SELECT output_shape FROM layers WHERE idx = 1") == "(None, 16)");
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM sweeps") == "1");
+  // A retry starts clean and counts the attempt.
+  store->start_run(rows[1].id, "ref", "cpu", 2);
+  CHECK(store->runs_of(id)[1].attempts == 2);
+  CHECK(scalar(*store, "SELECT error IS NULL FROM runs WHERE id = " + std::to_string(rows[1].id)) == "1");
+}
+
+TEST_CASE("epochs and results are stored as numbers, NaN as NULL, with the confusion matrix") {
+  TempDir dir;
+  auto store = Store::open(dir.file("r.db"));
+  const int64_t id = store->upsert_sweep(sweep_named("s", {}), {planned(0.001, 64)});
+  const int64_t run = store->runs_of(id)[0].id;
+  store->start_run(run, "cpu", "test cpu", 2);
+  const RunResult result = done_result(0.75, 2);
+  store->record_epoch(run, result.epochs[0]);
+  CHECK(scalar(*store, "SELECT epochs_run FROM runs") == "1");
+  CHECK(scalar(*store, "SELECT status FROM runs") == "running");
+  store->finish_run(run, result);
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM epochs WHERE run_id = " + std::to_string(run)) == "2");
+  CHECK(scalar(*store, "SELECT typeof(loss) || typeof(val_loss) FROM epochs WHERE epoch = 2") == "realnull");
+  CHECK(scalar(*store, "SELECT typeof(epochs_run) || typeof(test_f1) FROM runs") == "integerreal");
+  CHECK(scalar(*store, "SELECT count FROM confusion WHERE true_label = 1 AND predicted = 0") == "2");
+  CHECK(scalar(*store, "SELECT SUM(count) FROM confusion") == "12");
+  CHECK(scalar(*store, "SELECT device FROM runs") == "test device");
+}
+
+TEST_CASE("results view: one column per varied path, fixed columns, GROUP BY works") {
+  TempDir dir;
+  auto store = Store::open(dir.file("r.db"));
+  std::vector<PlannedRun> runs;
+  for (double lr : {0.001, 0.01})
+    for (int batch : {32, 64}) runs.push_back(planned(lr, batch));
+  const int64_t id = store->upsert_sweep(sweep_named("grid", {"train.learning_rate", "train.batch_size"}), runs);
+  const auto rows = store->runs_of(id);
+  const double accuracy[] = {0.9, 0.8, 0.6, 0.4};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    store->start_run(rows[i].id, "ref", "cpu", 1);
+    store->finish_run(rows[i].id, done_result(accuracy[i]));
+  }
+  const auto grouped = store->query("SELECT learning_rate, AVG(test_accuracy) FROM results GROUP BY 1 ORDER BY 1");
+  REQUIRE(grouped.rows.size() == 2);
+  CHECK(cell(grouped, 0, 0) == "0.001");
+  CHECK(std::stod(cell(grouped, 0, 1)) == doctest::Approx(0.85));
+  CHECK(cell(grouped, 1, 0) == "0.01");
+  CHECK(std::stod(cell(grouped, 1, 1)) == doctest::Approx(0.5));
+  CHECK(grouped.types[0][0] == SQLITE_FLOAT);
+  CHECK(scalar(*store, "SELECT params FROM results LIMIT 1") == std::to_string(784 * 16 + 16 + 170));
+
+  // A second sweep varies layer settings that end alike: full paths for those.
+  auto other = planned(0.001, 32, 8);
+  other.hash = "other";
+  other.varied = {{"model.layers.1.units", 8}, {"model.layers.2.units", 10}, {"dataset.transform", "raw"}};
+  store->upsert_sweep(sweep_named("layers", {"model.layers.1.units", "model.layers.2.units", "dataset.transform"}),
+                      {other});
+  const auto columns = store->query("SELECT * FROM results LIMIT 0").columns;
+  auto has = [&](const std::string& name) { return std::find(columns.begin(), columns.end(), name) != columns.end(); };
+  CHECK(has("model_layers_1_units"));
+  CHECK(has("model_layers_2_units"));
+  CHECK(has("transform"));
+  for (const char* fixed : {"sweep", "run_id", "status", "optimizer", "learning_rate", "batch_size", "epochs",
+                            "test_accuracy", "test_f1", "params"})
+    CHECK(has(fixed));
+  CHECK(std::count(columns.begin(), columns.end(), "learning_rate") == 1);
+  CHECK(scalar(*store, "SELECT model_layers_1_units FROM results WHERE sweep = 'layers'") == "8");
+  // Runs of the first sweep do not vary it, but the view still has their value: NULL here (no such path).
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM results WHERE sweep = 'grid' AND transform IS NULL") == "4");
+  CHECK(scalar(*store, "SELECT batch_size FROM results WHERE sweep = 'layers'") == "32");
+}
+
+TEST_CASE("results column names: last component, full path when ambiguous, reserved or an index") {
+  const auto columns = store_detail::results_varied_columns(
+      {"train.learning_rate", "model.layers.0.activation", "model.layers.2.activation", "model.builder.filters.1",
+       "dataset.name", "model.layers.0.activation", "train.early_stopping.patience"});
+  REQUIRE(columns.size() == 5);
+  CHECK(columns[0].name == "model_layers_0_activation");
+  CHECK(columns[1].name == "model_layers_2_activation");
+  CHECK(columns[2].name == "model_builder_filters_1");
+  CHECK(columns[3].name == "name");
+  CHECK(columns[4].name == "patience");
+  CHECK(store_detail::results_varied_columns({"train.seed"})[0].name == "train_seed");  // `seed` is the runs' column
+}
+
+TEST_CASE("query is read-only and takes exactly one statement") {
+  TempDir dir;
+  const std::string path = dir.file("r.db");
+  Store::open(path)->upsert_sweep(sweep_named("s", {}), {planned(0.001, 32)});
+  for (auto mode : {Store::Mode::read_only, Store::Mode::read_write}) {
+    auto store = Store::open(path, mode);
+    CHECK_THROWS_WITH_AS(store->query("INSERT INTO sweeps (name, created, updated) VALUES ('x', '', '')"),
+                         doctest::Contains("read-only"), InputError);
+    CHECK_THROWS_WITH_AS(store->query("DROP TABLE runs"), doctest::Contains("read-only"), InputError);
+    CHECK_THROWS_WITH_AS(store->query("ATTACH '" + dir.file("x.db") + "' AS x"), doctest::Contains("ATTACH"),
+                         InputError);
+    CHECK_THROWS_WITH_AS(store->query("PRAGMA foreign_keys = OFF"), doctest::Contains("PRAGMA"), InputError);
+    CHECK_THROWS_WITH_AS(store->query("BEGIN"), doctest::Contains("read-only"), InputError);
+    CHECK_THROWS_WITH_AS(store->query("SELECT 1; DELETE FROM runs"), doctest::Contains("one SQL statement"),
+                         InputError);
+    CHECK_THROWS_WITH_AS(store->query("SELEC 1"), doctest::Contains("SQL error"), InputError);
+    CHECK_THROWS_AS(store->query("  -- nothing\n"), InputError);
+    CHECK(scalar(*store, "SELECT COUNT(*) FROM runs; -- trailing comment\n ;") == "1");
+    CHECK(scalar(*store, "SELECT name FROM pragma_table_info('runs') WHERE cid = 0") == "id");
+    CHECK_FALSE(fs::exists(dir.file("x.db")));
+  }
+  auto reader = Store::open(path, Store::Mode::read_only);
+  CHECK_THROWS(reader->upsert_sweep(sweep_named("t", {}), {}));
+}
+
+TEST_CASE("runs left running by a dead process become interrupted") {
+  TempDir dir;
+  auto store = Store::open(dir.file("r.db"));
+  const int64_t id = store->upsert_sweep(sweep_named("s", {}), {planned(0.001, 32), planned(0.01, 32)});
+  const auto rows = store->runs_of(id);
+  store->start_run(rows[0].id, "ref", "cpu", 1);
+  store.reset();  // the process "dies" with run 0 running
+
+  auto resumed = Store::open(dir.file("r.db"));
+  CHECK(resumed->mark_stale_running_interrupted(id) == 1);
+  const auto after = resumed->runs_of(id);
+  CHECK(after[0].status == RunStatus::interrupted);
+  CHECK(after[1].status == RunStatus::pending);
+  CHECK(scalar(*resumed, "SELECT error FROM runs WHERE id = " + std::to_string(rows[0].id)).find("ended") !=
+        std::string::npos);
+  CHECK(resumed->mark_stale_running_interrupted(id) == 0);
+}
+
+TEST_CASE("a WAL reader is not blocked by an open write transaction") {
+  TempDir dir;
+  const std::string path = dir.file("r.db");
+  auto writer = Store::open(path);
+  writer->upsert_sweep(sweep_named("s", {}), {planned(0.001, 32)});
+  REQUIRE(sqlite3_exec(writer->handle(), "BEGIN IMMEDIATE; UPDATE runs SET status = 'running'", nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
+  const auto start = std::chrono::steady_clock::now();
+  auto reader = Store::open(path, Store::Mode::read_only);
+  CHECK(scalar(*reader, "SELECT status FROM runs") == "pending");  // the last committed state
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  REQUIRE(sqlite3_exec(writer->handle(), "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(scalar(*reader, "SELECT status FROM runs") == "running");
+}
