@@ -1,0 +1,85 @@
+// The parameter store and the per-session network description shared by all
+// Plans of a Session.
+#include <cstring>
+
+#include "backends/cpu/cpu_plan.h"
+#include "common/error.h"
+#include "kernels/common/rng.h"
+
+namespace sweep::cpu {
+
+Buffer::Buffer(size_t bytes) : bytes_(bytes) {
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  data_.reset(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
+  if (!data_) throw RuntimeError("cpu backend: out of memory allocating " + std::to_string(bytes) + " bytes");
+  std::memset(data_.get(), 0, rounded == 0 ? 64 : rounded);
+}
+
+ParamStore::ParamStore(const ModelSpec& model) : layout(param_layout(model)) {
+  int64_t frozen_count = 0;
+  for (ParamTensor& t : layout) {
+    // Keep each trainable tensor 64-byte aligned inside the flat array.
+    if (t.trainable) {
+      offset.push_back(trainable_count);
+      trainable_count += (t.size() + 15) / 16 * 16;
+    } else {
+      offset.push_back(frozen_count);
+      frozen_count += t.size();
+    }
+    t.values.clear();
+    t.values.shrink_to_fit();
+  }
+  weights = Buffer(size_t(trainable_count) * sizeof(float));
+  grads = Buffer(size_t(trainable_count) * sizeof(float));
+  frozen.assign(size_t(frozen_count), 0.0f);
+}
+
+float* ParamStore::value(int tensor) const {
+  if (tensor < 0) return nullptr;
+  const size_t t = size_t(tensor);
+  if (layout[t].trainable) return weights.as<float>() + offset[t];
+  return const_cast<float*>(frozen.data()) + offset[t];
+}
+
+float* ParamStore::grad(int tensor) const {
+  if (tensor < 0 || !layout[size_t(tensor)].trainable) return nullptr;
+  return grads.as<float>() + offset[size_t(tensor)];
+}
+
+NetDesc::NetDesc(const ModelSpec& spec, Precision precision, uint64_t seed)
+    : model(spec),
+      bf16(precision == Precision::bf16),
+      dropout_key(rng::derive_key(seed, rng::kDropout)) {
+  info = infer(model);
+  if (model.classes > 256) throw InputError("the cpu backend supports at most 256 classes", {}, "model.classes");
+  const Params layout = param_layout(model);
+  // Walk the canonical layout in step with the layers to find each one's tensors.
+  size_t next = 0;
+  first_trainable = -1;
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const LayerSpec& layer = model.layers[i];
+    LayerParams p;
+    auto take = [&] { return int(next++); };
+    if (layer.kind == LayerKind::conv2d || layer.kind == LayerKind::dense) {
+      p.kernel = take();
+      if (layer.use_bias) p.bias = take();
+    } else if (layer.kind == LayerKind::batchnorm) {
+      p.gamma = take();
+      p.beta = take();
+      p.moving_mean = take();
+      p.moving_var = take();
+    }
+    if (p.kernel >= 0 || p.gamma >= 0) {
+      if (first_trainable < 0) first_trainable = int(i);
+    }
+    if (layer.kind == LayerKind::activation && layer.activation == Activation::softmax)
+      throw InputError("the cpu backend supports softmax only as the output layer's activation", {},
+                       "model.layers." + std::to_string(i) + ".activation");
+    params.push_back(p);
+  }
+  if (next != layout.size()) throw RuntimeError("cpu backend: parameter layout does not match the layers");
+  if (first_trainable < 0) first_trainable = int(model.layers.size()) - 1;
+  sigmoid_output = model.layers.back().activation == Activation::sigmoid;
+}
+
+}  // namespace sweep::cpu
