@@ -1,0 +1,262 @@
+#include "schedule/progress.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace sweep {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double clock_seconds() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
+
+int terminal_width(std::FILE* out) {
+  winsize size{};
+  if (::ioctl(fileno(out), TIOCGWINSZ, &size) == 0 && size.ws_col > 20) return size.ws_col;
+  return 100;
+}
+
+// Cut to `width` columns (all our text is ASCII), so no line wraps: a wrapped
+// line would throw off the cursor movement of the next redraw.
+std::string fit(std::string line, int width) {
+  if (static_cast<int>(line.size()) > width) line.resize(static_cast<size_t>(std::max(0, width)));
+  return line;
+}
+
+std::string bar(int done, int total, int width) {
+  const int filled = total > 0 ? std::clamp(done * width / total, 0, width) : 0;
+  return std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(width - filled), '.');
+}
+
+std::string finished_text(const RunResult& result) {
+  switch (result.status) {
+    case RunStatus::done: {
+      std::string text = fmt::format("done in {}: test_accuracy {:.4f} test_loss {:.4f}",
+                                     format_duration(result.wall_seconds), result.test.accuracy, result.test.loss);
+      if (result.early_stopped) text += fmt::format(" (early stop at epoch {})", result.stop_epoch);
+      return text;
+    }
+    case RunStatus::interrupted:
+      return fmt::format("interrupted after {} epoch(s)", result.epochs.size());
+    default:
+      return fmt::format("{}: {}", to_string(result.status), result.error);
+  }
+}
+
+}  // namespace
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  if (seconds < 60) return fmt::format("{:.1f}s", seconds);
+  const auto whole = static_cast<long long>(seconds + 0.5);
+  if (whole < 3600) return fmt::format("{}m{:02}s", whole / 60, whole % 60);
+  return fmt::format("{}h{:02}m", whole / 3600, (whole % 3600) / 60);
+}
+
+std::string timestamp_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+  return text;
+}
+
+ProgressBoard::ProgressBoard(Mode mode, int lanes, int to_run, double queued_seconds, std::FILE* out)
+    : mode_(mode), out_(out), to_run_(to_run), queued_seconds_(queued_seconds), start_(clock_seconds()),
+      slots_(static_cast<size_t>(std::max(0, lanes))) {}
+
+ProgressBoard::~ProgressBoard() { stop(); }
+
+double ProgressBoard::now() const { return clock_seconds() - start_; }
+
+void ProgressBoard::start() {
+  if (mode_ == Mode::quiet || renderer_.joinable()) return;
+  renderer_ = std::thread([this] { render_loop(); });
+}
+
+void ProgressBoard::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (renderer_.joinable()) renderer_.join();
+}
+
+void ProgressBoard::run_started(int lane, const std::string& label, double estimate_seconds) {
+  std::lock_guard lock(mutex_);
+  Slot& slot = slots_.at(static_cast<size_t>(lane));
+  slot = Slot{};
+  slot.active = true;
+  slot.label = label;
+  slot.estimate = estimate_seconds;
+  slot.started = now();
+  queued_seconds_ = std::max(0.0, queued_seconds_ - estimate_seconds);
+  ++started_runs_;
+}
+
+void ProgressBoard::run_shape(int lane, int epochs, int batches_per_epoch) {
+  std::lock_guard lock(mutex_);
+  Slot& slot = slots_.at(static_cast<size_t>(lane));
+  slot.epochs = epochs;
+  slot.batches = batches_per_epoch;
+}
+
+void ProgressBoard::batch(int lane, int epoch, int batch, double running_loss, double running_accuracy) {
+  std::lock_guard lock(mutex_);
+  Slot& slot = slots_.at(static_cast<size_t>(lane));
+  slot.epoch = epoch;
+  slot.batch = batch;
+  slot.loss = running_loss;
+  slot.accuracy = running_accuracy;
+}
+
+void ProgressBoard::epoch(int lane, const EpochMetrics& metrics) {
+  std::lock_guard lock(mutex_);
+  Slot& slot = slots_.at(static_cast<size_t>(lane));
+  if (mode_ != Mode::plain) return;
+  std::string line = fmt::format("{} {} epoch {}/{} loss {:.4f} accuracy {:.4f}", timestamp_now(), slot.label,
+                                 metrics.epoch, slot.epochs, metrics.loss, metrics.accuracy);
+  if (std::isfinite(metrics.val_loss))
+    line += fmt::format(" val_loss {:.4f} val_accuracy {:.4f}", metrics.val_loss, metrics.val_accuracy);
+  line += fmt::format(" ({}, {:.0f} img/s)", format_duration(metrics.seconds), metrics.images_per_sec);
+  pending_lines_.push_back(std::move(line));
+}
+
+void ProgressBoard::run_finished(int lane, const RunResult& result) {
+  std::lock_guard lock(mutex_);
+  Slot& slot = slots_.at(static_cast<size_t>(lane));
+  switch (result.status) {
+    case RunStatus::done:
+      ++done_;
+      // Only complete runs say how estimates compare with the truth.
+      if (!result.early_stopped && slot.estimate > 0) {
+        finished_actual_ += result.wall_seconds;
+        finished_estimate_ += slot.estimate;
+      }
+      break;
+    case RunStatus::diverged: ++diverged_; break;
+    case RunStatus::interrupted: ++interrupted_; break;
+    default: ++failed_; break;
+  }
+  if (mode_ != Mode::quiet) {
+    std::string line = slot.label + " " + finished_text(result);
+    if (mode_ == Mode::plain) line = timestamp_now() + " " + line;
+    pending_lines_.push_back(std::move(line));
+  }
+  slot.active = false;
+}
+
+void ProgressBoard::add_queued_seconds(double seconds) {
+  std::lock_guard lock(mutex_);
+  queued_seconds_ += seconds;
+}
+
+void ProgressBoard::message(const std::string& line) {
+  std::lock_guard lock(mutex_);
+  if (mode_ == Mode::quiet) return;
+  pending_lines_.push_back(mode_ == Mode::plain ? timestamp_now() + " " + line : line);
+}
+
+double ProgressBoard::eta_seconds() const {
+  std::lock_guard lock(mutex_);
+  return eta_locked();
+}
+
+double ProgressBoard::eta_locked() const {
+  const double correction = finished_estimate_ > 0 ? finished_actual_ / finished_estimate_ : 1.0;
+  double remaining = queued_seconds_ * correction;
+  int running = 0;
+  for (const Slot& slot : slots_) {
+    if (!slot.active) continue;
+    ++running;
+    const double elapsed = now() - slot.started;
+    const double total_batches = double(slot.epochs) * slot.batches;
+    const double done_batches = double(std::max(0, slot.epoch - 1)) * slot.batches + slot.batch;
+    const double fraction = total_batches > 0 ? done_batches / total_batches : 0;
+    // Extrapolate from progress once there is some; before, trust the estimate.
+    if (fraction > 0.02)
+      remaining += elapsed * (1 - fraction) / fraction;
+    else
+      remaining += std::max(0.0, slot.estimate * correction - elapsed);
+  }
+  if (remaining <= 0 && running == 0) return 0;
+  return remaining / double(std::max<size_t>(1, slots_.size()));
+}
+
+std::string ProgressBoard::slot_line(const Slot& slot, int width) const {
+  std::string line = fmt::format("  {} ", slot.label);
+  if (slot.epochs == 0) return fit(line + "starting", width);
+  line += fmt::format("epoch {}/{} [{}] {}/{} loss {:.4f} acc {:.4f}", std::max(1, slot.epoch), slot.epochs,
+                      bar(slot.batch, slot.batches, 20), slot.batch, slot.batches, slot.loss, slot.accuracy);
+  return fit(line, width);
+}
+
+std::string ProgressBoard::sweep_line() const {
+  int running = 0;
+  for (const Slot& slot : slots_) running += slot.active ? 1 : 0;
+  const int queued = std::max(0, to_run_ - started_runs_);
+  const double eta = eta_locked();
+  return fmt::format("sweep: {} done, {} running, {} queued, {} failed, {} diverged  elapsed {}  ETA {}", done_,
+                     running, queued, failed_ + interrupted_, diverged_, format_duration(now()),
+                     format_duration(eta));
+}
+
+std::string ProgressBoard::compose_locked(bool final_frame) {
+  std::string frame;
+  if (mode_ == Mode::plain) {
+    for (const auto& line : pending_lines_) frame += line + "\n";
+    pending_lines_.clear();
+    return frame;
+  }
+  const int width = terminal_width(out_) - 1;
+  // Back to the top of the previous live block, then overwrite it.
+  if (drawn_lines_ > 0) frame += fmt::format("\x1b[{}F", drawn_lines_);
+  for (const auto& line : pending_lines_) frame += "\x1b[2K" + fit(line, width) + "\n";
+  pending_lines_.clear();
+  int lines = 0;
+  if (!final_frame) {
+    for (const Slot& slot : slots_) {
+      if (!slot.active) continue;
+      frame += "\x1b[2K" + slot_line(slot, width) + "\n";
+      ++lines;
+    }
+    frame += "\x1b[2K" + fit(sweep_line(), width) + "\n";
+    ++lines;
+  }
+  frame += "\x1b[J";  // clear whatever the previous, taller frame left below
+  drawn_lines_ = lines;
+  return frame;
+}
+
+void ProgressBoard::write(const std::string& frame) {
+  // Outside the lock: a slow terminal or a full pipe must not stall the runs.
+  if (frame.empty()) return;
+  std::fputs(frame.c_str(), out_);
+  std::fflush(out_);
+}
+
+void ProgressBoard::render_loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    std::string frame = compose_locked(false);
+    lock.unlock();
+    write(frame);
+    lock.lock();
+    wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
+  }
+  std::string frame = compose_locked(true);
+  lock.unlock();
+  write(frame);
+}
+
+}  // namespace sweep

@@ -1,0 +1,403 @@
+// run_sweep: the in-process scheduler. One TBB task per lane (a CPU slot of
+// threads_per_run cores, or one of N run slots on a GPU) inside an arena
+// sized to the lanes; each lane takes queued runs (longest first, placed where
+// they finish soonest) until none are left, a signal arrives, or --fail-fast
+// trips. Runs write to the Store as they go: start_run, every epoch, finish_run.
+#include "schedule/scheduler.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <tbb/global_control.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+#include <tbb/task_scheduler_observer.h>
+
+#include "common/error.h"
+#include "schedule/cost_model.h"
+#include "schedule/interrupts.h"
+#include "schedule/placement.h"
+#include "schedule/progress.h"
+#include "schedule/resources.h"
+#include "train/trainer.h"
+
+namespace sweep {
+
+int SweepOutcome::exit_code() const {
+  const bool all_done = done + skipped >= total && failed == 0 && diverged == 0 && interrupted == 0 &&
+                        !interrupted_by_signal;
+  return all_done ? kExitOk : kExitRunsFailed;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Lane {
+  std::string backend;
+  int device = 0;
+  int threads = 1;
+  bool gpu = false;
+  double work_share = 1;  // concurrent runs sharing the device's FLOPs
+};
+
+struct Job {
+  const ExpandedRun* run = nullptr;
+  int64_t run_id = 0;
+  std::string label;
+  std::vector<double> lane_cost;  // expected seconds on each lane
+};
+
+// Each arena worker runs oneDNN with the lane's thread count: OpenMP's team
+// size is per calling thread, so it is set when a TBB thread enters the arena
+// (and again before each run, in case the backend changed it).
+class OmpThreadsObserver : public tbb::task_scheduler_observer {
+ public:
+  OmpThreadsObserver(tbb::task_arena& arena, int threads) : tbb::task_scheduler_observer(arena), threads_(threads) {
+    observe(true);
+  }
+  ~OmpThreadsObserver() override { observe(false); }
+  void on_scheduler_entry(bool) override { omp_set_num_threads(threads_); }
+
+ private:
+  int threads_;
+};
+
+class RunObserver : public TrainObserver {
+ public:
+  RunObserver(Store& store, ProgressBoard& board, int lane, int64_t run_id, const std::atomic<bool>& stop_all)
+      : store_(store), board_(board), lane_(lane), run_id_(run_id), stop_all_(stop_all) {}
+  void on_start(int epochs, int batches_per_epoch) override { board_.run_shape(lane_, epochs, batches_per_epoch); }
+  void on_batch(int epoch, int batch, double loss, double accuracy) override {
+    board_.batch(lane_, epoch, batch, loss, accuracy);
+  }
+  void on_epoch(const EpochMetrics& metrics) override {
+    store_.record_epoch(run_id_, metrics);  // committed before the next epoch starts
+    board_.epoch(lane_, metrics);
+  }
+  bool stop_requested() override { return stop_all_.load(std::memory_order_relaxed) || interrupt_requested(); }
+
+ private:
+  Store& store_;
+  ProgressBoard& board_;
+  int lane_;
+  int64_t run_id_;
+  const std::atomic<bool>& stop_all_;
+};
+
+std::string value_text(const json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
+// "#3 learning_rate=0.01 batch_size=64": the run's place in the grid and the
+// values that set it apart.
+std::string run_label(const ExpandedRun& run, size_t index) {
+  std::string label = fmt::format("#{}", index + 1);
+  if (run.varied.is_object()) {
+    for (const auto& [path, value] : run.varied.items()) {
+      const auto dot = path.rfind('.');
+      label += " " + (dot == std::string::npos ? path : path.substr(dot + 1)) + "=" + value_text(value);
+    }
+  }
+  if (!run.variant.empty()) label += " [" + run.variant + "]";
+  return label;
+}
+
+ProgressBoard::Mode view_mode(const ScheduleOptions& options) {
+  if (options.quiet) return ProgressBoard::Mode::quiet;
+  if (options.view == ScheduleOptions::View::live) return ProgressBoard::Mode::live;
+  if (options.view == ScheduleOptions::View::plain) return ProgressBoard::Mode::plain;
+  const char* term = std::getenv("TERM");
+  const bool dumb = term && std::string(term) == "dumb";
+  const bool no_color = std::getenv("NO_COLOR") != nullptr;
+  return ::isatty(STDERR_FILENO) && !dumb && !no_color ? ProgressBoard::Mode::live : ProgressBoard::Mode::plain;
+}
+
+// GPU devices to use for this backend choice. --backend gpu without one is
+// the user's to fix, before anything runs.
+int usable_gpus(const ScheduleOptions& options) {
+  const std::string& backend = options.backend;
+  if (backend == "cpu" || backend == "ref") return 0;
+  if (backend == "gpu") {
+    Backend& gpu = get_backend("gpu");  // InputError in a build without the GPU backend
+    const int count = gpu.device_count();
+    if (count <= 0)
+      throw InputError("--backend gpu: no usable GPU on this machine (CUDA reports none); use --backend cpu or auto",
+                       {}, "backend");
+    return count;
+  }
+  if (backend != "auto")
+    throw InputError("unknown backend '" + backend + "' (expected cpu, gpu, auto or ref)", {}, "backend");
+  const auto names = backend_names();
+  if (std::find(names.begin(), names.end(), "gpu") == names.end()) return 0;
+  try {
+    return std::max(0, get_backend("gpu").device_count());
+  } catch (const std::exception&) {
+    return 0;  // a broken CUDA install: --backend auto falls back to the CPU
+  }
+}
+
+void tell_no_gpu_once(const ScheduleOptions& options) {
+  static std::atomic<bool> told{false};
+  if (options.quiet || told.exchange(true)) return;
+  std::fprintf(stderr, "no GPU: running on the CPU\n");
+}
+
+std::vector<Lane> make_lanes(const ResourcePlan& plan) {
+  std::vector<Lane> lanes;
+  for (int i = 0; i < plan.cpu_lanes; ++i) lanes.push_back({plan.cpu_backend, 0, plan.threads_per_run, false, 1});
+  for (int device = 0; device < plan.gpu_devices; ++device)
+    for (int i = 0; i < plan.gpu_runs_per_device; ++i)
+      lanes.push_back({plan.gpu_backend, device, 1, true, double(plan.gpu_runs_per_device)});
+  return lanes;
+}
+
+// Expected seconds of every job on every lane. A run whose cost cannot be
+// computed (e.g. its dataset is missing) costs 0 here and fails in training,
+// where the error lands in its row.
+void estimate_costs(std::vector<Job>& jobs, const std::vector<Lane>& lanes, ProgressBoard& board) {
+  std::map<std::pair<std::string, int>, Calibration> calibrations;
+  for (const Lane& lane : lanes) {
+    auto key = std::make_pair(lane.backend, lane.gpu ? lane.device : -lane.threads);
+    if (calibrations.count(key)) continue;
+    try {
+      calibrations[key] = calibration(lane.backend, lane.threads, lane.device);
+    } catch (const std::exception& error) {
+      board.message(fmt::format("could not calibrate the {} backend ({}): runs start in grid order", lane.backend,
+                                error.what()));
+      calibrations[key] = Calibration{lane.backend, lane.threads, lane.device, 0, 1e9, 0};
+    }
+  }
+  for (Job& job : jobs) {
+    job.lane_cost.assign(lanes.size(), 0.0);
+    try {
+      const RunWork work = run_work(job.run->config);
+      for (size_t l = 0; l < lanes.size(); ++l) {
+        const auto key = std::make_pair(lanes[l].backend, lanes[l].gpu ? lanes[l].device : -lanes[l].threads);
+        job.lane_cost[l] = estimate_seconds(work, calibrations.at(key), lanes[l].work_share);
+      }
+    } catch (const std::exception&) {
+    }
+  }
+}
+
+
+// The shared state of one run_sweep call: the queue, the lanes, the counts.
+class SweepRunner {
+ public:
+  SweepRunner(Store& store, const ScheduleOptions& options, std::vector<Lane> lanes, std::vector<Job> jobs,
+              ProgressBoard& board)
+      : store_(store), options_(options), lanes_(std::move(lanes)), jobs_(std::move(jobs)), board_(board),
+        states_(lanes_.size()), start_(Clock::now()) {
+    // Longest first (LPT), by the best lane's estimate; ties keep grid order.
+    for (size_t j = 0; j < jobs_.size(); ++j) queue_.push_back(static_cast<int>(j));
+    std::stable_sort(queue_.begin(), queue_.end(), [this](int a, int b) { return best_cost(a) > best_cost(b); });
+  }
+
+  void run_all() {
+    int max_threads = 0;
+    for (const Lane& lane : lanes_) max_threads = std::max(max_threads, lane.threads);
+    const int concurrency = static_cast<int>(lanes_.size());
+    // TBB caps its workers at the core count; --jobs beyond that still gets its lanes.
+    const auto parallelism = std::max<size_t>(
+        size_t(concurrency), tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
+    tbb::global_control allow(tbb::global_control::max_allowed_parallelism, parallelism);
+    tbb::task_arena arena(concurrency);
+    OmpThreadsObserver omp_threads(arena, max_threads);
+    const int caller_omp_threads = omp_get_max_threads();
+    arena.execute([&] {
+      tbb::task_group lanes;
+      for (int l = 0; l < concurrency; ++l) lanes.run([this, l] { lane_loop(l); });
+      lanes.wait();
+    });
+    omp_set_num_threads(caller_omp_threads);  // the arena's master is the caller's thread
+  }
+
+  void count_into(SweepOutcome& outcome) const {
+    outcome.done = done_;
+    outcome.failed = failed_;
+    outcome.diverged = diverged_;
+    outcome.interrupted = interrupted_;
+  }
+  const std::vector<std::string>& problems() const { return problems_; }
+
+ private:
+  double best_cost(int job) const {
+    const auto& costs = jobs_[static_cast<size_t>(job)].lane_cost;
+    return costs.empty() ? 0 : *std::min_element(costs.begin(), costs.end());
+  }
+  double now() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+  bool stop_starting() const { return stop_all_.load() || interrupt_requested(); }
+
+  void lane_loop(int lane) {
+    std::unique_lock lock(mutex_);
+    LaneState& state = states_[static_cast<size_t>(lane)];
+    state.active = true;
+    while (!stop_starting() && !queue_.empty()) {
+      const int position = pick_run(lane, now(), states_, queue_, [this](int job, int l) {
+        return jobs_[static_cast<size_t>(job)].lane_cost[static_cast<size_t>(l)];
+      });
+      if (position < 0) {
+        // Everything queued finishes sooner elsewhere; look again when a lane
+        // frees up (or a signal arrives: the wait is bounded).
+        changed_.wait_for(lock, std::chrono::milliseconds(100));
+        continue;
+      }
+      const int job = queue_[static_cast<size_t>(position)];
+      queue_.erase(queue_.begin() + position);
+      state.busy = true;
+      state.free_at = now() + jobs_[static_cast<size_t>(job)].lane_cost[static_cast<size_t>(lane)];
+      lock.unlock();
+      execute(jobs_[static_cast<size_t>(job)], lane);
+      lock.lock();
+      state.busy = false;
+      changed_.notify_all();
+    }
+    state.active = false;
+    changed_.notify_all();
+  }
+
+  void execute(const Job& job, int lane_index) {
+    const Lane& lane = lanes_[static_cast<size_t>(lane_index)];
+    const RunConfig& config = job.run->config;
+    board_.run_started(lane_index, job.label, job.lane_cost[static_cast<size_t>(lane_index)]);
+    RunResult result;
+    try {
+      Backend& backend = get_backend(lane.backend);
+      SessionOptions session;
+      session.threads = lane.threads;
+      session.device = lane.device;
+      session.precision = config.train.precision;
+      session.seed = config.train.seed;
+      omp_set_num_threads(lane.threads);
+      store_.start_run(job.run_id, backend.name(), backend.device_name(lane.device), lane.threads);
+      RunObserver observer(store_, board_, lane_index, job.run_id, stop_all_);
+      result = train_run(config, backend, session, observer);
+    } catch (const std::exception& error) {
+      result.status = RunStatus::failed;
+      result.error = error.what();
+    }
+    if (result.backend.empty()) result.backend = lane.backend;
+    try {
+      store_.finish_run(job.run_id, result);
+    } catch (const std::exception& error) {
+      result.status = RunStatus::failed;
+      result.error = std::string("could not record the result: ") + error.what();
+    }
+    board_.run_finished(lane_index, result);
+    tally(job, result);
+  }
+
+  void tally(const Job& job, const RunResult& result) {
+    std::lock_guard lock(mutex_);
+    switch (result.status) {
+      case RunStatus::done: ++done_; return;
+      case RunStatus::interrupted: ++interrupted_; return;
+      case RunStatus::diverged: ++diverged_; break;
+      default: ++failed_; break;
+    }
+    problems_.push_back(fmt::format("  {} {}: {}", to_string(result.status), job.label, result.error));
+    if (options_.fail_fast && !stop_all_.exchange(true))
+      board_.message("--fail-fast: " + job.label + " " + to_string(result.status) + ", stopping the sweep");
+  }
+
+  Store& store_;
+  const ScheduleOptions& options_;
+  const std::vector<Lane> lanes_;
+  const std::vector<Job> jobs_;
+  ProgressBoard& board_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<LaneState> states_;
+  std::vector<int> queue_;
+  std::atomic<bool> stop_all_{false};
+  int done_ = 0, failed_ = 0, diverged_ = 0, interrupted_ = 0;
+  std::vector<std::string> problems_;
+  Clock::time_point start_;
+};
+
+void print_summary(const std::string& name, const SweepOutcome& outcome, const std::vector<std::string>& problems) {
+  std::string line = fmt::format("sweep '{}': {} runs: {} done", name, outcome.total, outcome.done + outcome.skipped);
+  if (outcome.skipped > 0) line += fmt::format(" ({} already done before)", outcome.skipped);
+  line += fmt::format(", {} failed, {} diverged, {} interrupted", outcome.failed, outcome.diverged,
+                      outcome.interrupted);
+  const int not_started = outcome.total - outcome.skipped - outcome.done - outcome.failed - outcome.diverged -
+                          outcome.interrupted;
+  if (not_started > 0) line += fmt::format(", {} not started", not_started);
+  line += fmt::format(" in {}", format_duration(outcome.wall_seconds));
+  if (outcome.interrupted_by_signal) line += " (stopped by a signal; run the same command again to resume)";
+  std::printf("%s\n", line.c_str());
+  for (const auto& problem : problems) std::printf("%s\n", problem.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid, const ScheduleOptions& options) {
+  const auto start = Clock::now();
+  // From here on a signal stops the sweep cleanly (also during calibration).
+  InterruptGuard interrupts;
+  // Everything the user must fix is checked before anything runs.
+  const int gpus = usable_gpus(options);
+  if (options.backend == "auto" && gpus == 0) tell_no_gpu_once(options);
+
+  std::map<std::string, RunRow> rows;
+  for (auto& row : store.runs_of(sweep_id)) rows.emplace(row.hash, std::move(row));
+  SweepOutcome outcome;
+  outcome.total = static_cast<int>(grid.runs.size());
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < grid.runs.size(); ++i) {
+    const ExpandedRun& run = grid.runs[i];
+    const auto row = rows.find(run.config.hash);
+    if (row == rows.end())
+      throw RuntimeError("run " + run.config.hash + " of sweep '" + grid.name +
+                         "' is not in the database (Store::upsert_sweep must come first)");
+    if (row->second.status == RunStatus::done) {
+      ++outcome.skipped;
+      continue;
+    }
+    jobs.push_back(Job{&run, row->second.id, run_label(run, i), {}});
+  }
+  const ResourcePlan plan = plan_resources(options, available_cores(), static_cast<int>(jobs.size()), gpus);
+
+  if (!jobs.empty()) {
+    const std::vector<Lane> lanes = make_lanes(plan);
+    ProgressBoard board(view_mode(options), static_cast<int>(lanes.size()), static_cast<int>(jobs.size()), 0);
+    estimate_costs(jobs, lanes, board);
+    double queued = 0;
+    for (const Job& job : jobs) queued += *std::min_element(job.lane_cost.begin(), job.lane_cost.end());
+    board.add_queued_seconds(queued);
+    std::string where = plan.cpu_lanes > 0 ? fmt::format("{} x {} thread(s) on {}", plan.cpu_lanes,
+                                                         plan.threads_per_run, plan.cpu_backend)
+                                           : std::string();
+    if (plan.gpu_devices > 0)
+      where += fmt::format("{}{} GPU(s) x {} runs", where.empty() ? "" : " + ", plan.gpu_devices,
+                           plan.gpu_runs_per_device);
+    board.message(fmt::format("sweep '{}': {} runs to do ({} already done), {} at once: {}; estimated {}", grid.name,
+                              jobs.size(), outcome.skipped, lanes.size(), where,
+                              format_duration(queued / double(lanes.size()))));
+
+    board.start();
+    SweepRunner runner(store, options, lanes, std::move(jobs), board);
+    runner.run_all();
+    board.stop();
+    runner.count_into(outcome);
+    outcome.interrupted_by_signal = interrupt_requested();
+    outcome.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    print_summary(grid.name, outcome, runner.problems());
+    return outcome;
+  }
+  outcome.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  print_summary(grid.name, outcome, {});
+  return outcome;
+}
+
+}  // namespace sweep
