@@ -1,0 +1,69 @@
+// What a report reads from a results database (docs/schema.md), loaded with
+// plain SQL into plain structs, in a fixed order (by id), so everything after
+// this is a pure function of the database's contents.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/format.h"
+
+struct sqlite3;
+
+namespace sweep::report {
+
+struct EpochRow {
+  int epoch = 0;
+  double loss = 0, accuracy = 0;
+  std::optional<double> val_loss, val_accuracy;
+  double seconds = 0, images_per_sec = 0;
+};
+
+struct RunData {
+  int64_t id = 0;
+  std::string hash;
+  json config = json::object();  // canonical config
+  json varied = json::object();  // this run's values of the varied fields
+  std::string variant;
+  int repeat = 0;
+  int64_t seed = 0;
+  std::string model_hash, status, backend, device, started, finished, error;
+  int threads = 0, epochs_run = 0;
+  bool early_stopped = false;
+  std::optional<double> wall_seconds, train_loss, train_accuracy, val_loss, val_accuracy;
+  std::optional<double> test_loss, test_accuracy, test_precision, test_recall, test_f1;
+  std::vector<EpochRow> epochs;
+  int classes = 0;                // confusion matrix size (0 = none stored)
+  std::vector<int64_t> confusion; // classes x classes, row = true label
+};
+
+struct LayerRow {
+  int idx = 0;
+  std::string name, type, output_shape;
+  int64_t trainable = 0, non_trainable = 0;
+};
+
+struct ModelData {
+  std::string hash;
+  json spec;
+  int64_t trainable = 0, non_trainable = 0, flops_per_image = 0;
+  std::vector<LayerRow> layers;
+};
+
+struct SweepData {
+  int64_t id = 0;
+  std::string name, description, grid_path, grid_text, created, updated, host, version;
+  std::vector<std::string> varied;   // dotted paths, in the sweep's order
+  std::vector<RunData> runs;         // by id
+  std::map<std::string, ModelData> models;  // by hash, those the runs use
+};
+
+// Sweep names in the database, by id.
+std::vector<std::string> sweep_names(sqlite3* db);
+// One sweep with its runs, epochs, confusion matrices and models. Throws
+// InputError when there is no sweep of that name (listing those there are).
+SweepData load_sweep(sqlite3* db, const std::string& name);
+
+}  // namespace sweep::report

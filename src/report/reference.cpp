@@ -1,0 +1,86 @@
+// "Compared with the write-up": when the grid has a top-level `reference:`
+// block, set our test accuracy beside the write-up's figure for the same
+// configuration:
+//   reference:
+//     source: "write-up 000"
+//     results:
+//       - {label: "[1-1]", match: {train.learning_rate: 0.001}, test_accuracy: 0.9919}
+#include <cmath>
+
+#include <yaml-cpp/yaml.h>
+
+#include "report/sections.h"
+
+namespace sweep::report {
+namespace {
+
+// Does a run's config value equal a YAML scalar from the reference block?
+bool matches(const json& ours, const YAML::Node& theirs) {
+  if (!theirs.IsScalar()) return false;
+  const std::string text = theirs.Scalar();
+  if (ours.is_number()) {
+    try {
+      size_t used = 0;
+      const double v = std::stod(text, &used);
+      const double o = ours.get<double>();
+      return used == text.size() && std::fabs(v - o) <= 1e-9 * std::max(1.0, std::fabs(o));
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  if (ours.is_boolean()) return (text == "true") == ours.get<bool>() && (text == "true" || text == "false");
+  if (ours.is_string()) return ours.get<std::string>() == text;
+  return false;
+}
+
+}  // namespace
+
+void section_reference(SweepReport& r) {
+  if (r.sweep.grid_text.empty()) return;
+  YAML::Node root;
+  try {
+    root = YAML::Load(r.sweep.grid_text);
+  } catch (const YAML::Exception&) {
+    return;  // the grid was validated when it ran; an unreadable copy just has no comparison
+  }
+  if (!root.IsMap() || !root["reference"] || !root["reference"]["results"] || !root["reference"]["results"].IsSequence())
+    return;
+  const YAML::Node ref = root["reference"];
+  const std::string source = ref["source"] && ref["source"].IsScalar() ? ref["source"].Scalar() : "the write-up";
+  r.md += "## Compared with the write-up\n\n";
+  r.md += "Test accuracy reported in " + source + " beside ours for the same configuration "
+          "(ours: mean over the matching finished runs).\n\n";
+  r.md += "| Configuration | Write-up | Ours | Difference | Runs |\n|---|---:|---:|---:|---|\n";
+  for (const auto& item : ref["results"]) {
+    if (!item.IsMap() || !item["match"] || !item["match"].IsMap()) continue;
+    std::string label;
+    for (const auto& kv : item["match"]) {
+      const std::string field = kv.first.as<std::string>();
+      label += (label.empty() ? "" : ", ") + field_name(field, {field}) + " " + (kv.second.IsScalar() ? kv.second.Scalar() : "?");
+    }
+    if (item["label"] && item["label"].IsScalar()) label = item["label"].Scalar() + " " + label;
+    std::optional<double> theirs;
+    if (item["test_accuracy"] && item["test_accuracy"].IsScalar()) {
+      try {
+        theirs = item["test_accuracy"].as<double>();
+      } catch (const YAML::Exception&) {
+      }
+    }
+    std::vector<double> ours;
+    std::string ids;
+    for (const auto& run : r.sweep.runs) {
+      bool all = true;
+      for (const auto& kv : item["match"]) all = all && matches(value_of(run, kv.first.as<std::string>()), kv.second);
+      if (!all || run.status != "done" || !run.test_accuracy) continue;
+      ours.push_back(*run.test_accuracy);
+      ids += (ids.empty() ? "" : ", ") + std::to_string(run.id);
+    }
+    const Stat s = stat_of(ours);
+    r.md += "| " + md_cell(label) + " | " + fixed_or_dash(theirs, 4) + " | " +
+            (s.n ? fixed(s.mean, 4) : std::string("-")) + " | " +
+            (s.n && theirs ? fixed(s.mean - *theirs, 4) : std::string("-")) + " | " + (ids.empty() ? "none" : ids) + " |\n";
+  }
+  r.md += "\n";
+}
+
+}  // namespace sweep::report

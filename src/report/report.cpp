@@ -1,0 +1,89 @@
+#include "report/report.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "report/sections.h"
+
+namespace sweep::report {
+
+std::string SweepReport::run_name(const RunData& run) const {
+  const std::string label = run_label(sweep, run, factors);
+  return "Run " + std::to_string(run.id) + (label.empty() ? "" : " (" + label + ")");
+}
+
+std::string SweepReport::add_figure(const std::string& name, std::string svg) {
+  const std::string path = files_dir + "/" + figure_prefix + name;
+  files.push_back({path, std::move(svg)});
+  return path;
+}
+
+namespace {
+
+SweepReport analyse(const SweepData& sweep, const std::string& files_dir, const std::string& prefix) {
+  SweepReport r{sweep, factors_of(sweep), {}, std::nullopt, ranked_done(sweep), files_dir, prefix, {}, {}};
+  r.cells = cells_of(sweep, r.factors);
+  r.noise_sd = pooled_sd(r.cells);
+  return r;
+}
+
+}  // namespace
+
+Report build_report(sqlite3* db, const std::string& sweep, const std::string& files_dir) {
+  std::vector<std::string> names;
+  if (sweep.empty()) {
+    names = sweep_names(db);
+    if (names.empty()) throw InputError("the database has no sweeps to report on (run `sweep run GRID --db DB` first)");
+  } else {
+    names.push_back(sweep);
+  }
+  Report out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const SweepData data = load_sweep(db, names[i]);
+    SweepReport r = analyse(data, files_dir, names.size() > 1 ? slug(data.name) + "_" : "");
+    if (i > 0) r.md += "---\n\n";
+    r.md += "# " + data.name + "\n\n";
+    section_setup(r);
+    section_configurations(r);
+    section_results(r);
+    section_effects(r);
+    section_models(r);
+    section_curves(r);
+    section_confusion(r);
+    section_progress(r);
+    section_reference(r);
+    out.markdown += r.md;
+    for (auto& f : r.files) out.files.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::string files_dir_for(const std::string& output_path) {
+  return std::filesystem::path(output_path).stem().string() + "_files";
+}
+
+std::vector<std::string> write_report(sqlite3* db, const std::string& sweep, const std::string& output_path) {
+  namespace fs = std::filesystem;
+  const Report report = build_report(db, sweep, files_dir_for(output_path));
+  const fs::path base = fs::path(output_path).parent_path();
+  const fs::path figures = base / files_dir_for(output_path);
+  std::error_code ec;
+  fs::create_directories(figures, ec);
+  if (ec) throw InputError("cannot create the figures folder " + figures.string() + ": " + ec.message(), {}, "-o");
+  // Figures of an earlier report with other names would linger and confuse: drop them.
+  for (const auto& entry : fs::directory_iterator(figures))
+    if (entry.path().extension() == ".svg") fs::remove(entry.path(), ec);
+  std::vector<std::string> written;
+  auto write = [&](const fs::path& path, const std::string& content) {
+    std::ofstream f(path, std::ios::binary);
+    f << content;
+    if (!f) throw InputError("cannot write " + path.string(), {}, "-o");
+    written.push_back(path.string());
+  };
+  write(output_path, report.markdown);
+  for (const auto& file : report.files) write(base / file.path, file.content);
+  return written;
+}
+
+}  // namespace sweep::report

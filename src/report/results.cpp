@@ -1,0 +1,153 @@
+// The Results, Effect of each hyperparameter and Training progress sections.
+#include <algorithm>
+
+#include "report/sections.h"
+
+namespace sweep::report {
+namespace {
+
+std::string mean_sd(const std::vector<double>& values, int decimals) {
+  if (values.empty()) return "-";
+  const Stat s = stat_of(values);
+  return values.size() > 1 ? fixed(s.mean, decimals) + " +- " + fixed(s.sd, decimals) : fixed(s.mean, decimals);
+}
+
+int64_t params_of(const SweepData& sweep, const RunData& run) {
+  auto it = sweep.models.find(run.model_hash);
+  return it == sweep.models.end() ? -1 : it->second.trainable + it->second.non_trainable;
+}
+
+std::string factor_header(const SweepReport& r) {
+  std::string h;
+  for (const auto& f : r.factors) h += cat(" ", md_cell(field_name(f, r.factors)), " |");
+  return h;
+}
+
+std::string factor_cells(const SweepReport& r, const RunData& run) {
+  std::string cells;
+  for (const auto& f : r.factors) cells += cat(" ", md_cell(value_text(value_of(run, f))), " |");
+  return cells;
+}
+
+void per_run_table(SweepReport& r) {
+  r.md += "| Rank | Run |" + factor_header(r) +
+          " Test accuracy | Test loss | Precision | Recall | F1 | Params | Epochs | Time |\n";
+  r.md += "|---:|---:|";
+  for (size_t i = 0; i < r.factors.size(); ++i) r.md += "---|";
+  r.md += "---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  int rank = 0;
+  for (size_t i : r.ranked) {
+    const RunData& run = r.sweep.runs[i];
+    ++rank;
+    const std::string acc = fixed(*run.test_accuracy, 4);
+    const int64_t params = params_of(r.sweep, run);
+    r.md += "| " + std::to_string(rank) + " | " + std::to_string(run.id) + " |" + factor_cells(r, run) + " " +
+            (rank == 1 ? "**" + acc + "**" : acc) + " | " + fixed_or_dash(run.test_loss, 4) + " | " +
+            fixed_or_dash(run.test_precision, 4) + " | " + fixed_or_dash(run.test_recall, 4) + " | " +
+            fixed_or_dash(run.test_f1, 4) + " | " + (params >= 0 ? thousands(params) : "-") + " | " +
+            std::to_string(run.epochs_run) + (run.early_stopped ? " (early stop)" : "") + " | " +
+            (run.wall_seconds ? duration(*run.wall_seconds) : "-") + " |\n";
+  }
+  r.md += "\n";
+}
+
+void per_cell_table(SweepReport& r) {
+  r.md += "Each row is one configuration; metrics are mean +- standard deviation over its seeds.\n\n";
+  r.md += "| Rank | Runs |" + factor_header(r) + " Seeds | Test accuracy | Test loss | Precision | Recall | F1 | Time |\n";
+  r.md += "|---:|---|";
+  for (size_t i = 0; i < r.factors.size(); ++i) r.md += "---|";
+  r.md += "---:|---:|---:|---:|---:|---:|---:|\n";
+  std::vector<const Cell*> order;
+  for (const auto& c : r.cells)
+    if (!c.done.empty()) order.push_back(&c);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Cell* a, const Cell* b) { return a->accuracy.mean > b->accuracy.mean; });
+  int rank = 0;
+  for (const Cell* c : order) {
+    ++rank;
+    std::vector<double> acc, loss, prec, rec, f1, time;
+    std::string ids;
+    for (size_t i : c->done) {
+      const RunData& run = r.sweep.runs[i];
+      ids += (ids.empty() ? "" : ", ") + std::to_string(run.id);
+      acc.push_back(*run.test_accuracy);
+      if (run.test_loss) loss.push_back(*run.test_loss);
+      if (run.test_precision) prec.push_back(*run.test_precision);
+      if (run.test_recall) rec.push_back(*run.test_recall);
+      if (run.test_f1) f1.push_back(*run.test_f1);
+      if (run.wall_seconds) time.push_back(*run.wall_seconds);
+    }
+    const std::string a = mean_sd(acc, 4);
+    r.md += "| " + std::to_string(rank) + " | " + ids + " |" + factor_cells(r, r.sweep.runs[c->done.front()]) + " " +
+            std::to_string(c->done.size()) + " | " + (rank == 1 ? "**" + a + "**" : a) + " | " + mean_sd(loss, 4) +
+            " | " + mean_sd(prec, 4) + " | " + mean_sd(rec, 4) + " | " + mean_sd(f1, 4) + " | " +
+            (time.empty() ? "-" : duration(stat_of(time).mean)) + " |\n";
+  }
+  r.md += "\n";
+}
+
+}  // namespace
+
+void section_results(SweepReport& r) {
+  r.md += "## Results\n\n";
+  if (r.ranked.empty()) {
+    r.md += "No run has finished yet.\n\n";
+  } else {
+    r.md += "Test-set metrics, best test accuracy first (precision, recall and F1 are macro averages over the classes).\n\n";
+    if (has_repeats(r.cells)) per_cell_table(r);
+    else per_run_table(r);
+  }
+  std::string unfinished;
+  for (const auto& run : r.sweep.runs) {
+    if (run.status == "done") continue;
+    unfinished += "- " + r.run_name(run) + ": **" + run.status + "**";
+    if (!run.error.empty()) unfinished += ": " + md_cell(run.error);
+    else if (run.status == "pending") unfinished += " (not run yet)";
+    if (run.epochs_run > 0) unfinished += " (after " + std::to_string(run.epochs_run) + " epochs)";
+    unfinished += "\n";
+  }
+  if (!unfinished.empty()) r.md += "Runs without a result:\n\n" + unfinished + "\n";
+}
+
+void section_effects(SweepReport& r) {
+  if (r.factors.empty()) return;
+  r.md += "## Effect of each hyperparameter\n\n";
+  r.md += "For each varied setting: the finished runs at each value, their mean test accuracy, "
+          "and the best test accuracy over all values of the other settings.\n\n";
+  for (const auto& f : r.factors) {
+    const Effect e = effect_of(r.sweep, f, r.factors, r.noise_sd);
+    r.md += "### " + field_name(f, r.factors) + " (`" + f + "`)\n\n";
+    r.md += std::string("| Value | Runs | Mean test accuracy |") + (r.noise_sd ? " SD |" : "") +
+            " Best test accuracy | Best run |\n|---|---:|---:|" + (r.noise_sd ? "---:|" : "") + "---:|---:|\n";
+    for (const auto& row : e.rows) {
+      r.md += "| " + md_cell(value_text(row.value)) + " | " + std::to_string(row.accuracy.n) + " | ";
+      if (row.accuracy.n == 0) {
+        r.md += std::string("-") + (r.noise_sd ? " | -" : "") + " | - | - |\n";
+        continue;
+      }
+      r.md += fixed(row.accuracy.mean, 4) + " | " + (r.noise_sd ? fixed(row.accuracy.sd, 4) + " | " : "") +
+              fixed(row.accuracy.best, 4) + " | " + std::to_string(row.best_run) + " |\n";
+    }
+    r.md += "\n" + e.sentence + "\n\n";
+  }
+}
+
+void section_progress(SweepReport& r) {
+  std::string lines;
+  for (const auto& run : r.sweep.runs) {
+    if (run.epochs.empty()) continue;
+    const EpochRow& a = run.epochs.front();
+    const EpochRow& b = run.epochs.back();
+    lines += "- " + r.run_name(run) + " goes from " + fixed(a.accuracy, 4) + " to " + fixed(b.accuracy, 4) +
+             " training accuracy over " + std::to_string(run.epochs.size()) + " epoch" + (run.epochs.size() > 1 ? "s" : "");
+    if (a.val_accuracy && b.val_accuracy)
+      lines += " (validation " + fixed(*a.val_accuracy, 4) + " -> " + fixed(*b.val_accuracy, 4) + ")";
+    lines += "; training loss " + fixed(a.loss, 4) + " -> " + fixed(b.loss, 4);
+    if (run.early_stopped) lines += "; early stopping ended it";
+    lines += ".\n";
+  }
+  if (lines.empty()) return;
+  r.md += "## Training progress\n\n" + lines + "\n";
+}
+
+}  // namespace sweep::report
