@@ -31,6 +31,7 @@ struct ExpandedGrid {
   std::string text;        // the YAML text, stored with the sweep
   std::vector<std::string> varied;  // dotted paths of every varied field, in grid order
   std::vector<ExpandedRun> runs;    // in expansion order; hashes are unique (duplicates dropped)
+  std::vector<std::string> notes;   // things the user may want to know (e.g. duplicate cells dropped)
 };
 
 // Read, validate and expand a grid file. Throws InputError (exit code 2) whose

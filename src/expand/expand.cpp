@@ -1,0 +1,338 @@
+#include "expand/expand.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+
+#include "config/schema.h"
+#include "expand/axes.h"
+#include "expand/search.h"
+
+namespace sweep {
+
+namespace {
+
+std::string shown(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// One cell of the grid: the values it sets (axes, include entries, search
+// samples) and where in the file each value is written.
+struct Cell {
+  int variant = -1;  // index into GridSpec::variants; -1 = no variants
+  std::vector<std::pair<std::string, json>> values;
+  std::vector<SourceLocation> value_at;
+
+  void set(const std::string& path, const json& v, const SourceLocation& at) {
+    for (size_t i = 0; i < values.size(); ++i)
+      if (values[i].first == path) {
+        values[i].second = v, value_at[i] = at;
+        return;
+      }
+    values.emplace_back(path, v);
+    value_at.push_back(at);
+  }
+};
+
+struct Expander {
+  const GridSpec& g;
+  std::vector<json> merged;            // per variant (one entry, the base, without variants)
+  std::vector<std::vector<Axis>> axes; // per variant
+  std::vector<Cell> cells;
+  size_t cell_count_hint = 0;
+
+  size_t variant_count() const { return g.variants.empty() ? 1 : g.variants.size(); }
+  int variant_id(size_t i) const { return g.variants.empty() ? -1 : static_cast<int>(i); }
+  std::string variant_name(int v) const { return v < 0 ? std::string() : g.variants[static_cast<size_t>(v)].name; }
+
+  // Where a merged-config path is written: the variant's own text first,
+  // then the base, walking up to the nearest written ancestor.
+  SourceLocation locate(const std::string& path, int v, bool prefer_key = false) const {
+    std::string q = path;
+    while (true) {
+      std::vector<std::string> candidates;
+      if (v >= 0) candidates.push_back(join_path(g.variants[static_cast<size_t>(v)].doc_path, q));
+      if (!q.empty()) candidates.push_back(q);
+      for (const std::string& c : candidates) {
+        if (prefer_key)
+          if (auto it = g.tree.key_at.find(c); it != g.tree.key_at.end()) return it->second;
+        if (g.tree.has(c)) return g.tree.value_at.at(c);
+      }
+      if (q.empty()) return g.tree.nearest("");
+      q = parent_path(q);
+    }
+  }
+
+  [[noreturn]] void rethrow_at(const InputError& e, int v) const {
+    throw InputError(e.message(), locate(e.field(), v, true), e.field());
+  }
+
+  std::string describe(const Cell& c) const {
+    std::string s = "{";
+    bool first = true;
+    if (c.variant >= 0) s += "variant: " + variant_name(c.variant), first = false;
+    for (const auto& [path, v] : c.values) s += (first ? "" : ", ") + path + ": " + shown(v), first = false;
+    return s + "}";
+  }
+
+  void prepare_variants() {
+    for (size_t i = 0; i < variant_count(); ++i) {
+      const int v = variant_id(i);
+      json m = v < 0 ? g.base : deep_merge(g.base, g.variants[i].override_config);
+      try {
+        axes.push_back(find_axes(m));
+      } catch (const InputError& e) {
+        rethrow_at(e, v);
+      }
+      merged.push_back(std::move(m));
+    }
+  }
+
+  // The axes of variant i grouped into dimensions (zip groups move together).
+  std::vector<std::vector<size_t>> dimensions(size_t i) {
+    const auto& ax = axes[i];
+    const int v = variant_id(i);
+    auto axis_index = [&](const std::string& path) -> std::optional<size_t> {
+      for (size_t a = 0; a < ax.size(); ++a)
+        if (ax[a].path == path) return a;
+      return std::nullopt;
+    };
+    std::vector<int> group_of(ax.size(), -1);
+    for (size_t z = 0; z < g.zip.size(); ++z) {
+      const std::string zpath = "zip." + std::to_string(z);
+      for (size_t k = 0; k < g.zip[z].size(); ++k) {
+        const std::string& path = g.zip[z][k];
+        const auto a = axis_index(path);
+        const std::string in_variant = v >= 0 ? " in variant '" + variant_name(v) + "'" : "";
+        if (!a) throw InputError("zip names '" + path + "', which is not an axis" + in_variant + " (give it a list of values)",
+                                 g.tree.nearest(zpath + "." + std::to_string(k)), path);
+        if (group_of[*a] >= 0) throw InputError("'" + path + "' is in two zip groups", g.tree.nearest(zpath), path);
+        group_of[*a] = static_cast<int>(z);
+        const Axis& first = ax[*axis_index(g.zip[z][0])];
+        if (ax[*a].values.size() != first.values.size())
+          throw InputError("zip group has axes of unequal length: '" + first.path + "' has " + std::to_string(first.values.size()) +
+                               " values, '" + path + "' has " + std::to_string(ax[*a].values.size()),
+                           g.tree.nearest(zpath), path);
+      }
+    }
+    std::vector<std::vector<size_t>> dims;
+    std::map<int, size_t> dim_of_group;
+    for (size_t a = 0; a < ax.size(); ++a) {
+      if (group_of[a] < 0) {
+        dims.push_back({a});
+      } else if (auto it = dim_of_group.find(group_of[a]); it != dim_of_group.end()) {
+        dims[it->second].push_back(a);
+      } else {
+        dim_of_group[group_of[a]] = dims.size();
+        dims.push_back({a});
+      }
+    }
+    return dims;
+  }
+
+  bool excluded(const Cell& c, const json& run) const {
+    for (const json& entry : g.exclude) {
+      bool all = true;
+      for (const auto& [path, want] : entry.items()) {
+        if (path == "variant") {
+          all = all && want == json(variant_name(c.variant));
+        } else {
+          const json* have = get_path(run, path);
+          all = all && have && *have == want;
+        }
+      }
+      if (all) return true;
+    }
+    return false;
+  }
+
+  json apply(const Cell& c) const {
+    json run = merged[c.variant < 0 ? 0 : static_cast<size_t>(c.variant)];
+    for (size_t i = 0; i < c.values.size(); ++i) {
+      try {
+        set_path(run, c.values[i].first, c.values[i].second);
+      } catch (const InputError& e) {
+        throw InputError(e.message(), c.value_at[i], e.field());
+      }
+    }
+    return run;
+  }
+
+  void product_cells() {
+    for (size_t i = 0; i < variant_count(); ++i) {
+      const int v = variant_id(i);
+      const auto dims = dimensions(i);
+      size_t count = 1;
+      for (const auto& d : dims) {
+        count *= axes[i][d[0]].values.size();
+        if (count > kMaxRuns) throw InputError("the grid expands to more than " + std::to_string(kMaxRuns) + " cells", g.tree.nearest(""));
+      }
+      std::vector<size_t> index(dims.size(), 0);
+      for (size_t n = 0; n < count; ++n) {
+        Cell c;
+        c.variant = v;
+        for (size_t d = 0; d < dims.size(); ++d)
+          for (size_t a : dims[d]) {
+            const Axis& axis = axes[i][a];
+            c.set(axis.path, axis.values[index[d]], locate(axis.path + "." + std::to_string(index[d]), v));
+          }
+        if (!excluded(c, apply(c))) cells.push_back(std::move(c));
+        for (size_t d = dims.size(); d-- > 0;) {  // the last dimension moves fastest
+          if (++index[d] < axes[i][dims[d][0]].values.size()) break;
+          index[d] = 0;
+        }
+      }
+    }
+  }
+
+  void include_cells() {
+    for (size_t k = 0; k < g.include.size(); ++k) {
+      const json& entry = g.include[k];
+      const std::string ipath = "include." + std::to_string(k);
+      int v = g.variants.empty() ? -1 : 0;
+      if (entry.contains("variant")) {
+        const std::string name = entry["variant"].get<std::string>();
+        std::vector<std::string> names;
+        for (const auto& gv : g.variants) names.push_back(gv.name);
+        const auto it = std::find(names.begin(), names.end(), name);
+        if (it == names.end())
+          throw InputError(schema::unknown_key_message(name, "variants", names).replace(0, 11, "unknown variant"),
+                           g.tree.nearest(ipath + ".variant"), "variant");
+        v = static_cast<int>(it - names.begin());
+      }
+      Cell c;
+      c.variant = v;
+      const size_t vi = v < 0 ? 0 : static_cast<size_t>(v);
+      for (const Axis& axis : axes[vi]) c.set(axis.path, axis.values[0], locate(axis.path + ".0", v));
+      for (const auto& [path, value] : entry.items())
+        if (path != "variant") c.set(path, value, g.tree.nearest(ipath + "." + path));
+      cells.push_back(std::move(c));
+    }
+  }
+
+  void search_cells() {
+    if (g.search_samples == 0) return;
+    for (size_t i = 0; i < variant_count(); ++i)
+      for (const SearchDimension& d : g.search_space)
+        for (const Axis& a : axes[i])
+          if (a.path == d.path)
+            throw InputError("'" + d.path + "' is both an axis and a search dimension; give it one or the other",
+                             g.tree.nearest("search.space." + d.path), d.path);
+    const auto samples = draw_search_samples(g);
+    if (cells.size() * samples.size() > kMaxRuns)
+      throw InputError("the grid expands to more than " + std::to_string(kMaxRuns) + " cells", g.tree.nearest("search"));
+    std::vector<Cell> crossed;
+    for (const Cell& c : cells)
+      for (const auto& sample : samples) {
+        Cell s = c;
+        for (size_t d = 0; d < sample.size(); ++d)
+          s.set(g.search_space[d].path, sample[d], g.tree.nearest("search.space." + g.search_space[d].path));
+        crossed.push_back(std::move(s));
+      }
+    cells = std::move(crossed);
+  }
+
+  // An error in one run, moved to the file: the value that caused it when a
+  // cell set it; else the nearest written node, plus the cell's values when
+  // the error comes from combining fields (shapes) rather than one bad value.
+  [[noreturn]] void rethrow_for_cell(const InputError& e, const Cell& c) const {
+    const std::string& f = e.field();
+    for (size_t i = 0; i < c.values.size(); ++i) {
+      const std::string& p = c.values[i].first;
+      if (f == p || f.starts_with(p + ".")) throw InputError(e.message(), c.value_at[i], f);
+    }
+    static const std::regex combined(R"(model\.layers\.\d+|model\.builder)");
+    const bool combination = std::regex_match(f, combined) || !locate_exact(f, c.variant);
+    std::string message = e.message();
+    if (combination && cells.size() > 1) message += " in the cell " + describe(c);
+    throw InputError(message, locate(f, c.variant), f);
+  }
+
+  bool locate_exact(const std::string& path, int v) const {
+    if (v >= 0 && g.tree.has(join_path(g.variants[static_cast<size_t>(v)].doc_path, path))) return true;
+    return g.tree.has(path);
+  }
+};
+
+}  // namespace
+
+ExpandedGrid expand_grid(const GridSpec& g) {
+  Expander x{g, {}, {}, {}, 0};
+  x.prepare_variants();
+  x.product_cells();
+  x.include_cells();
+  x.search_cells();
+
+  ExpandedGrid out;
+  out.name = g.name;
+  out.description = g.description;
+  out.path = g.path;
+  out.text = g.text;
+  std::vector<json> user_level;  // each kept run's configuration before canonicalisation
+  std::map<std::string, size_t> index_of_hash;
+  for (int r = 0; r < g.repeats; ++r) {
+    for (const Cell& c : x.cells) {
+      json run = x.apply(c);
+      const json* seed = get_path(run, "train.seed");
+      if (r > 0) {
+        const int64_t base_seed = seed && seed->is_number_integer() ? seed->get<int64_t>() : 0;
+        set_path(run, "train.seed", base_seed + r);
+      }
+      if (c.variant >= 0) run["variant"] = x.variant_name(c.variant);
+      ExpandedRun er;
+      try {
+        er.config = parse_run_config(run);
+      } catch (const InputError& e) {
+        x.rethrow_for_cell(e, c);
+      }
+      if (auto it = index_of_hash.find(er.config.hash); it != index_of_hash.end()) {
+        out.notes.push_back("dropped the cell " + x.describe(c) + (r ? " (repeat " + std::to_string(r) + ")" : "") +
+                            ": the same configuration as run " + std::to_string(it->second + 1));
+        continue;
+      }
+      index_of_hash[er.config.hash] = out.runs.size();
+      er.variant = x.variant_name(c.variant);
+      er.repeat = r;
+      out.runs.push_back(std::move(er));
+      user_level.push_back(std::move(run));
+    }
+  }
+
+  // Varied fields: candidates in grid order, kept when they take two values.
+  std::vector<std::string> candidates;
+  auto candidate = [&](const std::string& p) {
+    if (std::find(candidates.begin(), candidates.end(), p) == candidates.end()) candidates.push_back(p);
+  };
+  for (const auto& axes : x.axes)
+    for (const Axis& a : axes) candidate(a.path);
+  for (const json& entry : g.include)
+    for (const auto& [path, v] : entry.items())
+      if (path != "variant") candidate(path);
+  for (const SearchDimension& d : g.search_space) candidate(d.path);
+  for (const GridVariant& v : g.variants) {
+    std::vector<std::string> leaves;
+    leaf_paths(v.override_config, "", leaves);
+    for (const std::string& p : leaves) candidate(p);
+  }
+  auto value_of = [&](size_t run, const std::string& path) {
+    if (const json* v = get_path(user_level[run], path)) return *v;
+    if (const json* v = get_path(out.runs[run].config.canonical, path)) return *v;
+    return json();
+  };
+  if (!g.variants.empty()) out.varied.push_back("variant");
+  for (const std::string& p : candidates) {
+    for (size_t i = 1; i < out.runs.size(); ++i)
+      if (value_of(i, p) != value_of(0, p)) {
+        out.varied.push_back(p);
+        break;
+      }
+  }
+  for (size_t i = 0; i < out.runs.size(); ++i) {
+    json varied = json::object();
+    for (const std::string& p : out.varied) varied[p] = p == "variant" ? json(out.runs[i].variant) : value_of(i, p);
+    out.runs[i].varied = std::move(varied);
+  }
+  return out;
+}
+
+}  // namespace sweep

@@ -1,0 +1,233 @@
+// Stage 1 of a grid: read the YAML and check its structure (top-level keys,
+// variants, zip, exclude, include, search). Field values are checked per run
+// by the schema in stage 2 (src/expand), which maps errors back to the file.
+#include "grid/grid.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/schema.h"
+#include "expand/expand.h"
+#include "grid/grid_spec.h"
+
+namespace sweep {
+
+namespace {
+
+const std::vector<std::string> kTopLevelKeys = {"name",    "description", "dataset", "model",    "train", "repeats",
+                                                "zip",     "exclude",     "include", "variants", "search"};
+const std::vector<std::string> kVariantKeys = {"name", "description", "dataset", "model", "train"};
+
+std::string shown(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+struct Reader {
+  GridSpec& g;
+
+  [[noreturn]] void fail(const std::string& tree_path, const std::string& message) {
+    throw InputError(message, g.tree.nearest(tree_path), tree_path);
+  }
+
+  void check_keys(const json& obj, const std::string& path, const std::vector<std::string>& valid) {
+    for (const auto& [key, value] : obj.items())
+      if (std::find(valid.begin(), valid.end(), key) == valid.end()) {
+        const std::string child = join_path(path, key);
+        const auto it = g.tree.key_at.find(child);
+        throw InputError(schema::unknown_key_message(key, path, valid),
+                         it != g.tree.key_at.end() ? it->second : g.tree.nearest(child), child);
+      }
+  }
+
+  const json& mapping(const json& v, const std::string& path) {
+    if (!v.is_object()) fail(path, "expected a mapping, got '" + shown(v) + "'");
+    return v;
+  }
+  const json& list(const json& v, const std::string& path) {
+    if (!v.is_array()) fail(path, "expected a list, got '" + shown(v) + "'");
+    return v;
+  }
+  int64_t integer(const json& v, const std::string& path, int64_t min) {
+    if (!v.is_number_integer()) fail(path, "expected an integer, got '" + shown(v) + "'");
+    const int64_t n = v.get<int64_t>();
+    if (n < min) fail(path, "must be >= " + std::to_string(min) + ", got " + std::to_string(n));
+    return n;
+  }
+  std::string string(const json& v, const std::string& path) {
+    if (!v.is_string()) fail(path, "expected a string, got '" + shown(v) + "'");
+    return v.get<std::string>();
+  }
+
+  // {conv2d: {filters: 32}} and "flatten" -> {type: ..., params...}, so every
+  // layer parameter has the path model.layers.<i>.<param>.
+  void normalize_layers(json& layers, const std::string& path) {
+    if (!layers.is_array()) return;
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const std::string item_path = join_path(path, std::to_string(i));
+      json& item = layers[i];
+      if (item.is_array()) {  // a list of layer stacks: an axis over architectures
+        normalize_layers(item, item_path);
+      } else if (item.is_string()) {
+        g.tree.value_at[item_path + ".type"] = g.tree.nearest(item_path);
+        item = json{{"type", item}};
+      } else if (item.is_object() && !item.contains("type") && item.size() == 1 &&
+                 (item.begin().value().is_object() || item.begin().value().is_null())) {
+        const std::string type = item.begin().key();
+        const std::string type_path = item_path + "." + type;
+        const SourceLocation type_loc = g.tree.key_at.count(type_path) ? g.tree.key_at[type_path] : g.tree.nearest(item_path);
+        json flat{{"type", type}};
+        if (item.begin().value().is_object())
+          for (const auto& [k, v] : item.begin().value().items()) flat[k] = v;
+        item = std::move(flat);
+        g.tree.move_locations(type_path, item_path);
+        g.tree.value_at[item_path + ".type"] = type_loc;
+      }
+    }
+  }
+
+  void normalize_model(json& section, const std::string& path) {
+    if (section.is_object() && section.contains("model") && section["model"].is_object() &&
+        section["model"].contains("layers"))
+      normalize_layers(section["model"]["layers"], join_path(path, "model.layers"));
+  }
+
+  std::vector<std::string> path_list(const json& v, const std::string& path, const char* role) {
+    std::vector<std::string> out;
+    for (size_t k = 0; k < list(v, path).size(); ++k) {
+      const std::string item = join_path(path, std::to_string(k));
+      out.push_back(string(v[k], item));
+      check_field_path(out.back(), g.tree.nearest(item), role);
+    }
+    return out;
+  }
+
+  // exclude / include: a list of {path: value} mappings.
+  json cell_list(const json& v, const std::string& path, const char* role) {
+    for (size_t i = 0; i < list(v, path).size(); ++i) {
+      const std::string item = join_path(path, std::to_string(i));
+      if (mapping(v[i], item).empty()) fail(item, std::string(role) + " entry is empty");
+      for (const auto& [key, value] : v[i].items()) {
+        const std::string key_path = join_path(item, key);
+        check_field_path(key, g.tree.key_at.count(key_path) ? g.tree.key_at[key_path] : g.tree.nearest(key_path), role);
+        if (key == "variant") string(value, key_path);
+      }
+    }
+    return v;
+  }
+
+  void read_variants(const json& v) {
+    std::set<std::string> names;
+    for (size_t i = 0; i < list(v, "variants").size(); ++i) {
+      const std::string path = "variants." + std::to_string(i);
+      check_keys(mapping(v[i], path), path, kVariantKeys);
+      if (!v[i].contains("name")) fail(path, "a variant needs a 'name'");
+      const std::string name = string(v[i]["name"], path + ".name");
+      if (name.empty()) fail(path + ".name", "a variant name must not be empty");
+      if (!names.insert(name).second) fail(path + ".name", "duplicate variant name '" + name + "'");
+      json override_config = json::object();
+      for (const char* section : {"dataset", "model", "train"})
+        if (v[i].contains(section) && !v[i][section].is_null()) override_config[section] = mapping(v[i][section], path + "." + section);
+      g.variants.push_back(GridVariant{name, std::move(override_config), path});
+    }
+  }
+
+  void read_search(const json& s) {
+    check_keys(mapping(s, "search"), "search", {"samples", "seed", "space"});
+    if (!s.contains("samples")) fail("search", "search needs 'samples' (how many random configurations)");
+    g.search_samples = static_cast<int>(integer(s["samples"], "search.samples", 1));
+    if (s.contains("seed")) g.search_seed = static_cast<uint64_t>(integer(s["seed"], "search.seed", 0));
+    if (!s.contains("space") || mapping(s["space"], "search.space").empty()) fail("search", "search needs a non-empty 'space'");
+    for (const auto& [path, dist] : s["space"].items()) {
+      const std::string p = "search.space." + path;
+      check_field_path(path, g.tree.key_at.count(p) ? g.tree.key_at[p] : g.tree.nearest(p), "search.space");
+      if (!dist.is_object() || dist.size() != 1)
+        fail(p, "expected one distribution: {uniform: [lo, hi]}, {log_uniform: [lo, hi]}, {int_uniform: [lo, hi]} or {choice: [...]}");
+      const std::string kind = dist.begin().key();
+      const json& args = dist.begin().value();
+      const std::string ap = p + "." + kind;
+      if (kind == "choice") {
+        if (list(args, ap).empty()) fail(ap, "choice needs at least one value");
+      } else if (kind == "uniform" || kind == "log_uniform" || kind == "int_uniform") {
+        if (!args.is_array() || args.size() != 2 || !args[0].is_number() || !args[1].is_number())
+          fail(ap, kind + " needs [lo, hi], got '" + shown(args) + "'");
+        if (kind == "int_uniform" && (!args[0].is_number_integer() || !args[1].is_number_integer()))
+          fail(ap, "int_uniform needs integer bounds, got '" + args.dump() + "'");
+        if (args[0].get<double>() > args[1].get<double>()) fail(ap, "lo must not exceed hi, got '" + args.dump() + "'");
+        if (kind == "log_uniform" && args[0].get<double>() <= 0) fail(ap, "log_uniform needs lo > 0, got '" + args.dump() + "'");
+      } else {
+        fail(p + "." + kind, schema::unknown_key_message(kind, p, {"uniform", "log_uniform", "int_uniform", "choice"}));
+      }
+      g.search_space.push_back(SearchDimension{path, kind, args});
+    }
+  }
+
+  void read() {
+    json& root = g.tree.root;
+    if (root.is_null()) fail("", "the grid is empty: expected a mapping with dataset, model and train");
+    mapping(root, "");
+    check_keys(root, "", kTopLevelKeys);
+    g.name = root.contains("name") ? string(root["name"], "name") : std::filesystem::path(g.path).stem().string();
+    if (g.name.empty()) fail("name", "the sweep name must not be empty");
+    if (root.contains("description") && !root["description"].is_null()) g.description = string(root["description"], "description");
+    normalize_model(root, "");
+    if (root.contains("variants") && root["variants"].is_array())
+      for (size_t i = 0; i < root["variants"].size(); ++i) normalize_model(root["variants"][i], "variants." + std::to_string(i));
+    g.base = json::object();
+    for (const char* section : {"dataset", "model", "train"})
+      if (root.contains(section) && !root[section].is_null()) g.base[section] = mapping(root[section], section);
+    if (root.contains("repeats")) g.repeats = static_cast<int>(integer(root["repeats"], "repeats", 1));
+    if (root.contains("zip"))
+      for (size_t i = 0; i < list(root["zip"], "zip").size(); ++i)
+        g.zip.push_back(path_list(root["zip"][i], "zip." + std::to_string(i), "zip"));
+    if (root.contains("exclude")) g.exclude = cell_list(root["exclude"], "exclude", "exclude");
+    if (root.contains("include")) g.include = cell_list(root["include"], "include", "include");
+    if (root.contains("variants")) read_variants(root["variants"]);
+    if (root.contains("search")) read_search(root["search"]);
+  }
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("cannot read the grid file (missing or unreadable)", SourceLocation{path, 0, 0});
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+void check_field_path(const std::string& path, const SourceLocation& where, const std::string& role) {
+  if (path == "variant" || schema::field_at(path)) return;
+  // Compare layer parameters with their index written as <i>.
+  std::string generic = path;
+  const std::string layers = "model.layers.";
+  if (generic.starts_with(layers)) {
+    const size_t dot = generic.find('.', layers.size());
+    if (dot != std::string::npos) generic = layers + "<i>" + generic.substr(dot);
+  }
+  std::vector<std::string> valid = schema::all_paths();
+  valid.push_back("variant");
+  std::string message = role + " names unknown field '" + path + "'";
+  std::string close = schema::nearest(generic, valid);
+  if (!close.empty() && close.starts_with(layers) && generic != path) close = path.substr(0, path.find('.', layers.size())) + close.substr(close.rfind('.'));
+  if (!close.empty()) message += "; did you mean '" + close + "'?";
+  else message += " (fields are dotted paths such as 'train.learning_rate' or 'model.layers.0.kernel')";
+  throw InputError(message, where, path);
+}
+
+GridSpec read_grid(const std::string& yaml_text, const std::string& path) {
+  GridSpec g;
+  g.path = path;
+  g.text = yaml_text;
+  g.tree = read_yaml(yaml_text, path);
+  Reader{g}.read();
+  return g;
+}
+
+ExpandedGrid parse_grid(const std::string& yaml_text, const std::string& path) {
+  return expand_grid(read_grid(yaml_text, path));
+}
+
+ExpandedGrid load_grid(const std::string& path) { return parse_grid(read_file(path), path); }
+
+}  // namespace sweep

@@ -1,0 +1,145 @@
+#include "grid/yaml_tree.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <set>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace sweep {
+
+std::string join_path(const std::string& parent, const std::string& key) {
+  return parent.empty() ? key : parent + "." + key;
+}
+
+std::string parent_path(const std::string& path) {
+  const size_t dot = path.rfind('.');
+  return dot == std::string::npos ? std::string() : path.substr(0, dot);
+}
+
+SourceLocation YamlTree::nearest(const std::string& path) const {
+  std::string p = path;
+  while (true) {
+    if (auto it = value_at.find(p); it != value_at.end()) return it->second;
+    if (p.empty()) return SourceLocation{file, 0, 0};
+    p = parent_path(p);
+  }
+}
+
+void YamlTree::move_locations(const std::string& from, const std::string& to) {
+  for (auto* map : {&value_at, &key_at}) {
+    std::vector<std::pair<std::string, SourceLocation>> moved;
+    for (auto it = map->begin(); it != map->end();) {
+      const std::string& k = it->first;
+      if (k == from || k.starts_with(from + ".")) {
+        moved.emplace_back(to + k.substr(from.size()), it->second);
+        it = map->erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& [k, loc] : moved) (*map)[k] = loc;
+  }
+}
+
+namespace {
+
+SourceLocation location(const std::string& file, const YAML::Mark& mark) {
+  if (mark.line < 0) return SourceLocation{file, 0, 0};
+  return SourceLocation{file, mark.line + 1, mark.column + 1};
+}
+
+bool is_integer_text(const std::string& s) {
+  size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (i == s.size()) return false;
+  for (; i < s.size(); ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return true;
+}
+
+// YAML 1.2 core floats: digits with an optional point and exponent (1e-4, .5, 3.0).
+bool is_float_text(const std::string& s) {
+  bool digit = false;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') digit = true;
+    else if (c != '.' && c != 'e' && c != 'E' && c != '-' && c != '+') return false;
+  }
+  return digit;
+}
+
+json scalar_value(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!") return s;  // quoted: always a string
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (is_integer_text(s)) {
+    int64_t v = 0;
+    const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
+    auto [end, ec] = std::from_chars(begin, s.data() + s.size(), v);
+    if (ec == std::errc() && end == s.data() + s.size()) return v;
+  }
+  if (is_float_text(s)) {
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (end == s.c_str() + s.size()) return v;
+  }
+  return s;
+}
+
+struct Converter {
+  YamlTree& tree;
+
+  json convert(const YAML::Node& node, const std::string& path) {
+    tree.value_at[path] = location(tree.file, node.Mark());
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null: return nullptr;
+      case YAML::NodeType::Scalar: return scalar_value(node);
+      case YAML::NodeType::Sequence: {
+        json out = json::array();
+        size_t i = 0;
+        for (const YAML::Node& item : node) out.push_back(convert(item, join_path(path, std::to_string(i++))));
+        return out;
+      }
+      case YAML::NodeType::Map: {
+        json out = json::object();
+        for (const auto& kv : node) {
+          const SourceLocation key_loc = location(tree.file, kv.first.Mark());
+          if (!kv.first.IsScalar()) throw InputError("a mapping key must be a plain name", key_loc, path);
+          const std::string key = kv.first.Scalar();
+          const std::string child = join_path(path, key);
+          if (out.contains(key)) throw InputError("duplicate key '" + key + "'", key_loc, child);
+          tree.key_at[child] = key_loc;
+          out[key] = convert(kv.second, child);
+          // An empty value (`key:`) has no mark of its own: point at the key.
+          if (tree.value_at[child].line == 0) tree.value_at[child] = key_loc;
+        }
+        return out;
+      }
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace
+
+YamlTree read_yaml(const std::string& text, const std::string& file) {
+  YamlTree tree;
+  tree.file = file;
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw InputError("YAML syntax error: " + e.msg, location(file, e.mark));
+  } catch (const YAML::Exception& e) {
+    throw InputError("cannot read YAML: " + e.msg, location(file, e.mark));
+  }
+  Converter c{tree};
+  tree.root = c.convert(doc, "");
+  if (tree.value_at[""].line == 0) tree.value_at[""] = SourceLocation{file, 1, 1};
+  return tree;
+}
+
+}  // namespace sweep
