@@ -1,6 +1,58 @@
-// Entry point of the `sweep` command (the subcommands live beside this file).
-#include <cstdio>
-int main() {
-  std::puts("sweep " SWEEP_VERSION);
-  return 0;
+// Entry point of the `sweep` command: builds the subcommands listed in
+// commands.def, parses the command line, runs the chosen one and turns errors
+// into the documented exit codes.
+#include <exception>
+#include <iostream>
+#include <vector>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+namespace {
+
+constexpr sweep::cli::Command (*kCommands[])(CLI::App&) = {
+#define SWEEP_COMMAND(name) &sweep::cli::name##_command,
+#include "cli/commands.def"
+#undef SWEEP_COMMAND
+};
+
+int fail(const std::string& message, int code) {
+  std::cerr << "sweep: error: " << message << "\n";
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("sweep " SWEEP_VERSION
+               ": run hyperparameter sweeps of CNNs (MNIST-like data) from a YAML grid into a SQLite results "
+               "database.\nTypical use: sweep plan grid.yaml; sweep run grid.yaml; sweep query results.db \"SQL\".",
+               "sweep");
+  app.set_version_flag("--version", "sweep " SWEEP_VERSION);
+  app.require_subcommand(1);
+  app.footer(sweep::cli::kExitCodesHelp);
+  std::vector<sweep::cli::Command> commands;
+  for (auto make : kCommands) {
+    commands.push_back(make(app));
+    commands.back().app->footer(sweep::cli::kExitCodesHelp);
+  }
+  if (argc <= 1) {
+    std::cerr << app.help();
+    return sweep::kExitBadInput;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    return fail(std::string(e.what()) + " (see sweep --help)", sweep::kExitBadInput);
+  }
+  try {
+    for (const auto& command : commands)
+      if (command.app->parsed()) return command.run();
+  } catch (const sweep::InputError& e) {
+    return fail(e.what(), sweep::kExitBadInput);
+  } catch (const std::exception& e) {
+    return fail(e.what(), sweep::kExitRunsFailed);
+  }
+  return sweep::kExitBadInput;
 }

@@ -1,0 +1,90 @@
+// sweep plan GRID [--summary]: what a grid expands to, before anything runs.
+#include <iostream>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/format.h"
+#include "cli/planning.h"
+#include "grid/grid.h"
+#include "store/plan.h"
+
+namespace sweep::cli {
+namespace {
+
+struct PlanOptions {
+  std::string grid;
+  bool summary = false;
+};
+
+int run_plan(const PlanOptions& options) {
+  const ExpandedGrid grid = load_grid(options.grid);
+  const std::vector<PlannedRun> runs = plan_grid(grid);
+
+  bool any_variant = false, any_repeat = false;
+  for (const PlannedRun& run : runs) {
+    any_variant = any_variant || !run.variant.empty();
+    any_repeat = any_repeat || run.repeat > 0;
+  }
+  std::vector<std::string> header = {"#"};
+  std::vector<Align> align = {Align::right};
+  if (any_variant) header.push_back("variant"), align.push_back(Align::left);
+  for (const std::string& title : varied_titles(grid.varied)) header.push_back(title), align.push_back(Align::left);
+  if (any_repeat) header.push_back("repeat"), align.push_back(Align::right);
+  for (const char* title : {"params", "FLOPs/image", "estimate"}) header.push_back(title), align.push_back(Align::right);
+
+  std::vector<std::vector<std::string>> rows;
+  double total_seconds = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const PlannedRun& run = runs[i];
+    auto& row = rows.emplace_back();
+    row.push_back(std::to_string(i + 1));
+    if (any_variant) row.push_back(run.variant);
+    for (const std::string& path : grid.varied)
+      row.push_back(run.varied.contains(path) ? value_text(run.varied[path]) : "");
+    if (any_repeat) row.push_back(std::to_string(run.repeat));
+    row.push_back(thousands(run.params_trainable + run.params_non_trainable));
+    row.push_back(thousands(run.flops_per_image));
+    row.push_back(human_seconds(run.cost_estimate));
+    total_seconds += run.cost_estimate;
+  }
+
+  std::cout << "sweep '" << grid.name << "' (" << grid.path << ")";
+  if (!grid.description.empty()) std::cout << ": " << grid.description;
+  std::cout << "\n\n" << text_table(header, rows, align) << "\n";
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::cout << runs.size() << (runs.size() == 1 ? " run" : " runs") << ", about " << human_seconds(total_seconds)
+            << " of single-thread training; ETA about " << human_seconds(total_seconds / cores) << " on this machine's "
+            << cores << (cores == 1 ? " core" : " cores") << " (estimates from the cost model)\n";
+
+  if (options.summary) {
+    std::map<std::string, bool> shown;  // one summary per distinct architecture
+    for (size_t i = 0; i < runs.size(); ++i) {
+      const std::string hash = model_hash(runs[i].model_spec);
+      if (shown[hash]) continue;
+      shown[hash] = true;
+      std::cout << "\nModel " << hash << " (first used by run " << i + 1 << "):\n"
+                << keras_summary(runs[i].model_spec);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command plan_command(CLI::App& parent) {
+  auto options = std::make_shared<PlanOptions>();
+  CLI::App* app = parent.add_subcommand("plan", "Show the runs a grid expands to, with sizes and time estimates");
+  app->description(
+      "Read and check a grid file and print every run it expands to: its varied values, parameter count,\n"
+      "forward FLOPs per image and estimated training time, then the total and an ETA for this machine.\n"
+      "Nothing is trained or written. A bad grid is reported with file:line and exit code 2.");
+  app->add_option("grid", options->grid, "Grid file (YAML)")->required();
+  app->add_flag("--summary", options->summary,
+                "Also print the Keras-style model summary (layers, output shapes, parameters) of each distinct "
+                "architecture");
+  return {app, [options] { return run_plan(*options); }};
+}
+
+}  // namespace sweep::cli

@@ -1,0 +1,101 @@
+// sweep run GRID [--db PATH] ...: train every run of a grid that is not done.
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/planning.h"
+#include "common/error.h"
+#include "grid/grid.h"
+#include "schedule/scheduler.h"
+#include "store/store.h"
+#include "train/backend.h"
+
+namespace sweep::cli {
+namespace {
+
+struct RunOptions {
+  std::string grid;
+  std::string db = "results.db";
+  ScheduleOptions schedule;
+  bool plain = false;
+};
+
+int run_run(RunOptions options) {
+  // Everything that can be wrong with the input is found before the database
+  // is touched: a bad grid or backend leaves no file behind.
+  const ExpandedGrid grid = load_grid(options.grid);
+  if (options.schedule.backend != "auto") get_backend(options.schedule.backend);  // InputError when not built in
+  const std::vector<PlannedRun> runs = plan_grid(grid);
+
+  auto store = Store::open(options.db);
+  const int64_t sweep_id = store->upsert_sweep(sweep_record(grid), runs);
+  const int stale = store->mark_stale_running_interrupted(sweep_id);
+  if (stale > 0 && !options.schedule.quiet)
+    std::cout << "sweep: " << stale << (stale == 1 ? " run was" : " runs were")
+              << " left running by an earlier sweep that ended; marked interrupted, it will run again\n";
+
+  // Only this grid's runs count: the sweep may hold runs of earlier versions of it.
+  int done = 0;
+  for (const ExpandedRun& run : grid.runs) {
+    const auto row = store->run_by_hash(run.config.hash);
+    if (row && row->status == RunStatus::done) ++done;
+  }
+  const int total = static_cast<int>(grid.runs.size());
+  if (done == total) {
+    std::cout << "sweep '" << grid.name << "': all " << total << (total == 1 ? " run is" : " runs are")
+              << " already done in " << options.db << "; nothing to train\n";
+    return kExitOk;
+  }
+  if (!options.schedule.quiet)
+    std::cout << "sweep '" << grid.name << "': " << total << " runs, " << done << " already done, "
+              << total - done << " to train; results in " << options.db << "\n";
+
+  if (options.plain) options.schedule.view = ScheduleOptions::View::plain;
+  const SweepOutcome outcome = run_sweep(*store, sweep_id, grid, options.schedule);
+  return outcome.exit_code();
+}
+
+}  // namespace
+
+Command run_command(CLI::App& parent) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* app = parent.add_subcommand("run", "Train every run of a grid that is not done yet, into a results database");
+  app->description(
+      "Expand the grid, record the sweep and its runs in the results database, and train every run that is\n"
+      "not done yet, several at a time, longest first. Each epoch is committed as it ends, so the database\n"
+      "can be queried while the sweep runs.\n"
+      "Resuming: running the same grid against the same database again skips the runs that are done\n"
+      "(a run is identified by the hash of its full configuration), reruns failed, interrupted and\n"
+      "pending ones, and adds the runs of new grid cells (e.g. a value added to an axis).\n"
+      "Ctrl-C stops cleanly: running runs are marked interrupted and the next `sweep run` redoes them.");
+  app->add_option("grid", options->grid, "Grid file (YAML)")->required();
+  app->add_option("--db", options->db,
+                  "Results database (SQLite); created when missing. Default: results.db in the current directory")
+      ->capture_default_str();
+  app->add_option("--jobs,-j", options->schedule.jobs,
+                  "How many runs train at the same time on the CPU (0 = automatic: from the cores and the "
+                  "threads per run)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app->add_option("--threads-per-run", options->schedule.threads_per_run,
+                  "CPU threads each run uses (0 = automatic: the cores divided among the runs)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app->add_option("--backend", options->schedule.backend,
+                  "Where runs train: cpu (oneDNN), gpu (CUDA/cuDNN, when this build has it), ref (plain C++, "
+                  "slow, for checking), auto (gpu when a GPU is usable, else cpu)")
+      ->check(CLI::IsMember({"cpu", "gpu", "auto", "ref"}))
+      ->capture_default_str();
+  app->add_option("--gpu-runs-per-device", options->schedule.gpu_runs_per_device,
+                  "Runs that share one GPU at the same time (0 = automatic)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app->add_flag("--fail-fast", options->schedule.fail_fast,
+                "Stop the sweep at the first failed or diverged run (the others are marked interrupted)");
+  app->add_flag("--quiet,-q", options->schedule.quiet, "Print only the final summary");
+  app->add_flag("--plain", options->plain,
+                "Print one line per event instead of the live view (automatic when the output is not a terminal)");
+  return {app, [options] { return run_run(*options); }};
+}
+
+}  // namespace sweep::cli
