@@ -100,7 +100,10 @@ RunConfig parse_run_config(const json& config) {
     if (!built) throw;
     // The layer index means nothing to someone who wrote a builder: say which
     // built layer it is and blame the builder.
-    throw InputError("the model this builder makes does not fit: " + e.field() + " " + e.message(), {}, "model.builder");
+    const std::string layer = e.field().starts_with("model.layers.") ? e.field().substr(13) : std::string();
+    throw InputError("the model this builder makes does not fit" + (layer.empty() ? "" : " (its layer " + layer + ")") +
+                         ": " + e.message(),
+                     {}, "model.builder");
   }
   rc.hash = hex64(fnv1a64(c.dump()));
   return rc;

@@ -43,7 +43,7 @@ void add_layer_fields(TableBuilder& t) {
     t.add(s, "size", Type::int_or_pair, 2, "pool size: 2 or [2, 2]");
     t.add(s, "strides", Type::int_or_pair, nullptr, "default: the pool size").derived = true;
   }
-  at_least(t.add("layer.batchnorm", "momentum", Type::number, 0.99, "moving-average momentum"), 0).max = 1;
+  unit_fraction(t.add("layer.batchnorm", "momentum", Type::number, 0.99, "moving-average momentum"));
   above(t.add("layer.batchnorm", "epsilon", Type::number, 1e-3, "added to the variance"), 0);
   unit_fraction(t.add("layer.dropout", "rate", Type::number, nullptr, "fraction of units dropped, in [0, 1)"));
   at_least(t.add("layer.dense", "units", Type::integer, nullptr, "output units"), 1);

@@ -1,0 +1,198 @@
+// canonical_json and parse_run_config: defaults, fixed key order, equivalent
+// spellings hashing alike, validation messages with the field's dotted path,
+// and builder -> layers checked against the write-ups' Keras parameter counts.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "common/error.h"
+#include "config/run_config.h"
+
+using namespace sweep;
+
+namespace {
+
+json builder(json b) { return json{{"model", {{"builder", std::move(b)}}}}; }
+
+// The error's field and message, for checks; fails the test if none is thrown.
+std::pair<std::string, std::string> error_of(const json& config) {
+  try {
+    (void)parse_run_config(config);
+  } catch (const InputError& e) {
+    return {e.field(), e.message()};
+  }
+  FAIL("expected an InputError for " << config.dump());
+  return {};
+}
+
+std::vector<std::string> keys(const json& obj) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : obj.items()) out.push_back(k);
+  return out;
+}
+
+int64_t params(const json& config) {
+  RunConfig rc = parse_run_config(config);
+  return infer(rc.model).total();
+}
+
+}  // namespace
+
+TEST_CASE("canonical JSON fills every default in a fixed key order") {
+  const json c = canonical_json(builder(json::object()));
+  CHECK(keys(c) == std::vector<std::string>{"dataset", "model", "train", "variant"});
+  CHECK(keys(c["dataset"]) == std::vector<std::string>{"name", "dir", "transform", "hog", "validation_split", "train_limit", "test_limit"});
+  CHECK(keys(c["train"]) == std::vector<std::string>{"optimizer", "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "rho",
+                                                     "epochs", "batch_size", "seed", "init", "precision", "early_stopping"});
+  CHECK(c["train"]["optimizer"] == "adam");
+  CHECK(c["train"]["learning_rate"] == 0.001);
+  CHECK(c["train"]["epsilon"] == 1e-7);
+  CHECK(c["dataset"]["validation_split"] == 0.1);
+  CHECK(c["model"]["builder"]["filters"] == json::array({32, 32}));  // default depth 2, scalar filters
+  CHECK(c["model"]["builder"]["dense_activation"] == "relu");
+  CHECK(c["variant"] == "");
+  // Canonical form is a fixed point.
+  CHECK(canonical_json(c) == c);
+}
+
+TEST_CASE("equivalent spellings give the same canonical JSON and hash") {
+  const json a = builder({{"conv_depth", 2}, {"filters", 32}, {"kernel", 3}, {"init", "he_uniform"}});
+  json b = builder({{"kernel", json::array({3, 3})}, {"filters", json::array({32, 32, 64})}, {"conv_depth", 2}});
+  b["train"] = {{"init", "he_uniform"}, {"learning_rate", 0.001}};
+  CHECK(canonical_json(a) == canonical_json(b));
+  CHECK(parse_run_config(a).hash == parse_run_config(b).hash);
+  CHECK(parse_run_config(a).hash.size() == 16);
+
+  const json lr_int = json{{"model", {{"builder", json::object()}}}, {"train", {{"learning_rate", 1}}}};
+  const json lr_float = json{{"model", {{"builder", json::object()}}}, {"train", {{"learning_rate", 1.0}}}};
+  CHECK(parse_run_config(lr_int).hash == parse_run_config(lr_float).hash);
+
+  const json leaky_map = builder({{"activation", {{"leaky_relu", 0.1}}}});
+  const json leaky_alpha = builder({{"activation", "leaky_relu"}, {"alpha", 0.1}});
+  CHECK(canonical_json(leaky_map) == canonical_json(leaky_alpha));
+  // alpha means nothing to relu: it does not change the identity.
+  CHECK(canonical_json(builder({{"alpha", 0.1}})) == canonical_json(builder(json::object())));
+}
+
+TEST_CASE("layer forms: {type: ...}, {conv2d: {...}} and a bare name are one layer") {
+  const json short_form = json{{"model", {{"layers", json::array({json{{"conv2d", {{"filters", 8}}}}, "flatten",
+                                                                  json{{"dense", {{"units", 10}, {"activation", "softmax"}}}}})}}}};
+  const json long_form = json{{"model", {{"layers", json::array({json{{"type", "conv2d"}, {"filters", 8}, {"kernel", json::array({3, 3})}},
+                                                                 json{{"type", "flatten"}},
+                                                                 json{{"type", "dense"}, {"units", 10}, {"activation", "softmax"}}})}}}};
+  const json c = canonical_json(short_form);
+  CHECK(c == canonical_json(long_form));
+  CHECK(keys(c["model"]["layers"][0]) == std::vector<std::string>{"type", "filters", "kernel", "strides", "padding", "activation", "alpha", "use_bias"});
+  const RunConfig rc = parse_run_config(short_form);
+  REQUIRE(rc.model.layers.size() == 3);
+  CHECK(rc.model.layers[0].kind == LayerKind::conv2d);
+  CHECK(rc.model.layers[0].filters == 8);
+  CHECK(rc.model.input == Shape{1, 28, 28, false});
+  // Pool strides default to the pool size.
+  const json pool = canonical_json(json{{"model", {{"layers", json::array({json{{"maxpool2d", {{"size", 3}}}}})}}}});
+  CHECK(pool["model"]["layers"][0]["strides"] == 3);
+}
+
+TEST_CASE("builder -> layers matches write-up 002's depth 1/2/3 parameter counts") {
+  // Conv32-Pool-[Conv64-Pool-[Conv128-Pool]]-Flatten-Dropout0.5-Dense10 softmax.
+  json b = {{"filters", json::array({32, 64, 128})}, {"kernel", 3}, {"dense", json::array()}, {"dense_dropout", 0.5}};
+  b["conv_depth"] = 1;
+  CHECK(params(builder(b)) == 54410);
+  b["conv_depth"] = 2;
+  CHECK(params(builder(b)) == 34826);
+  b["conv_depth"] = 3;
+  CHECK(params(builder(b)) == 93962);
+  const RunConfig rc = parse_run_config(builder(b));
+  // conv, pool x3, flatten, dropout, dense
+  REQUIRE(rc.model.layers.size() == 9);
+  CHECK(rc.model.layers[7].kind == LayerKind::dropout);
+  CHECK(rc.model.layers[7].rate == 0.5);
+  CHECK(rc.model.layers[8].activation == Activation::softmax);
+  // The sigmoid output of 002's last model has the same count.
+  b["conv_depth"] = 1;
+  b["output_activation"] = "sigmoid";
+  CHECK(params(builder(b)) == 54410);
+}
+
+TEST_CASE("builder covers 000's model (last conv not pooled) and 004's MLPs") {
+  // 000: Conv32-Pool-Conv64-Pool-Conv64-Flatten-Dense64-Dense10, padding valid: 93,322.
+  CHECK(params(builder({{"conv_depth", 3}, {"filters", json::array({32, 64, 64})}, {"pool_last", false}, {"dense", json::array({64})}})) == 93322);
+  // 004: 784-250-10 tanh with dropout 0.5 on raw pixels.
+  const json mlp = builder({{"conv_depth", 0}, {"dense", json::array({250})}, {"activation", "tanh"}, {"dense_dropout", 0.5}});
+  CHECK(params(mlp) == 784 * 250 + 250 + 250 * 10 + 10);
+  // 004: the HOG MLP has 392 inputs at 4 px/cell and 8 orientations.
+  json hog = builder({{"conv_depth", 0}, {"dense", json::array({200})}, {"activation", "sigmoid"}});
+  hog["dataset"] = {{"transform", "hog"}, {"hog", {{"pixels_per_cell", 4}, {"orientations", 8}}}};
+  const RunConfig rc = parse_run_config(hog);
+  CHECK(rc.model.input.flat);
+  CHECK(rc.model.input.c == 392);
+  CHECK(rc.model.layers.front().kind == LayerKind::dense);  // no Flatten on flat features
+  CHECK(infer(rc.model).total() == 392 * 200 + 200 + 200 * 10 + 10);
+}
+
+TEST_CASE("batch norm and dropout blocks as in write-up 001") {
+  const json b = builder({{"conv_depth", 2}, {"filters", 64}, {"batch_norm", true}, {"dropout", 0.25}, {"dense", json::array({128})}});
+  const RunConfig rc = parse_run_config(b);
+  std::vector<LayerKind> kinds;
+  for (const LayerSpec& l : rc.model.layers) kinds.push_back(l.kind);
+  CHECK(kinds == std::vector<LayerKind>{LayerKind::conv2d, LayerKind::batchnorm, LayerKind::maxpool2d, LayerKind::dropout,
+                                        LayerKind::conv2d, LayerKind::batchnorm, LayerKind::maxpool2d, LayerKind::dropout,
+                                        LayerKind::flatten, LayerKind::dense, LayerKind::dense});
+  CHECK(infer(rc.model).non_trainable == 2 * (64 + 64));
+}
+
+TEST_CASE("validation errors name the field and say what is wrong") {
+  auto with_train = [](json t) { return json{{"model", {{"builder", json::object()}}}, {"train", std::move(t)}}; };
+  auto [f1, m1] = error_of(with_train({{"learnig_rate", 0.1}}));
+  CHECK(f1 == "train.learnig_rate");
+  CHECK(m1 == "unknown key 'learnig_rate' in 'train'; did you mean 'learning_rate'?");
+  auto [f2, m2] = error_of(with_train({{"learning_rate", "abc"}}));
+  CHECK(f2 == "train.learning_rate");
+  CHECK(m2 == "expected a number, got 'abc'");
+  CHECK(error_of(with_train({{"learning_rate", 0}})).second == "must be > 0, got 0");
+  CHECK(error_of(with_train({{"batch_size", 0}})).second == "must be >= 1, got 0");
+  CHECK(error_of(with_train({{"epochs", 0}})).first == "train.epochs");
+  CHECK(error_of(with_train({{"momentum", 1.0}})).second == "must be in [0, 1), got 1");
+  CHECK(error_of(with_train({{"epochs", 2.5}})).second == "expected an integer, got '2.5'");
+  auto [f3, m3] = error_of(with_train({{"optimizer", "adamw"}}));
+  CHECK(f3 == "train.optimizer");
+  CHECK(m3 == "unknown value 'adamw'; expected one of: sgd, adam, rmsprop");
+  CHECK(error_of(with_train({{"init", "zeros"}})).first == "train.init");
+  CHECK(error_of(builder({{"dropout", 1.0}})).first == "model.builder.dropout");
+  CHECK(error_of(builder({{"activation", "relux"}})).first == "model.builder.activation");
+
+  json ds = builder(json::object());
+  ds["dataset"] = {{"validation_split", 1.0}};
+  CHECK(error_of(ds).second == "must be in [0, 1), got 1");
+  ds["dataset"] = {{"train_limit", -5}};
+  CHECK(error_of(ds) == std::pair<std::string, std::string>{"dataset.train_limit", "must be >= 0, got -5"});
+
+  auto [f4, m4] = error_of(json{{"model", {{"builder", json::object()}, {"layers", json::array({"flatten"})}}}});
+  CHECK(f4 == "model");
+  CHECK(m4 == "has both 'layers' and 'builder'; give exactly one");
+  CHECK(error_of(json{{"model", json::object()}}).second == "needs 'layers' or 'builder'");
+  CHECK(error_of(json::object()).first == "model");
+
+  auto [f5, m5] = error_of(builder({{"conv_depth", 3}, {"filters", json::array({32, 64})}}));
+  CHECK(f5 == "model.builder.filters");
+  CHECK(m5.starts_with("has 2 entries but conv_depth is 3"));
+}
+
+TEST_CASE("layer errors: unknown type, unknown key, shapes that do not fit") {
+  auto layers = [](json l) { return json{{"model", {{"layers", std::move(l)}}}}; };
+  auto [f1, m1] = error_of(layers(json::array({json{{"conv2", {{"filters", 8}}}}})));
+  CHECK(f1 == "model.layers.0.type");
+  CHECK(m1 == "unknown layer type 'conv2'; did you mean 'conv2d'?");
+  auto [f2, m2] = error_of(layers(json::array({json{{"conv2d", {{"filter", 8}}}}})));
+  CHECK(f2 == "model.layers.0.filter");
+  CHECK(m2.find("did you mean 'filters'?") != std::string::npos);
+  CHECK(error_of(layers(json::array({json{{"conv2d", json::object()}}}))).second == "missing required field 'filters'");
+  // A dense straight on the image: infer() names the layer.
+  auto [f3, m3] = error_of(layers(json::array({json{{"dense", {{"units", 10}, {"activation", "softmax"}}}}})));
+  CHECK(f3 == "model.layers.0");
+  CHECK(m3.find("flatten") != std::string::npos);
+  // A builder too deep for 28x28 with valid padding: the builder is blamed.
+  auto [f4, m4] = error_of(builder({{"conv_depth", 4}, {"filters", 8}}));
+  CHECK(f4 == "model.builder");
+  CHECK(m4.starts_with("the model this builder makes does not fit (its layer"));
+}
