@@ -41,7 +41,7 @@ int run_ls(const LsOptions& options) {
 Command ls_command(CLI::App& parent) {
   auto options = std::make_shared<LsOptions>();
   CLI::App* app = parent.add_subcommand("ls", "List the sweeps of a results database with run counts by status");
-  app->description(
+  app->footer(
       "List the sweeps stored in a results database: for each, how many runs it has and how many are done,\n"
       "running, pending, failed, diverged or interrupted, when it was last run and from which grid file.\n"
       "Read-only: safe while a sweep is running.");

@@ -76,7 +76,7 @@ int run_plan(const PlanOptions& options) {
 Command plan_command(CLI::App& parent) {
   auto options = std::make_shared<PlanOptions>();
   CLI::App* app = parent.add_subcommand("plan", "Show the runs a grid expands to, with sizes and time estimates");
-  app->description(
+  app->footer(
       "Read and check a grid file and print every run it expands to: its varied values, parameter count,\n"
       "forward FLOPs per image and estimated training time, then the total and an ETA for this machine.\n"
       "Nothing is trained or written. A bad grid is reported with file:line and exit code 2.");

@@ -29,7 +29,7 @@ int run_query(const QueryOptions& options) {
 Command query_command(CLI::App& parent) {
   auto options = std::make_shared<QueryOptions>();
   CLI::App* app = parent.add_subcommand("query", "Run one read-only SQL statement on a results database");
-  app->description(
+  app->footer(
       "Run one read-only SQL statement (SELECT, WITH, read-only PRAGMA) on a results database and print the rows.\n"
       "The database is opened read-only, so a running sweep is never disturbed; statements that would write\n"
       "(INSERT, UPDATE, DELETE, DROP, CREATE, ATTACH, BEGIN, PRAGMA x = y) and more than one statement are refused.\n"

@@ -60,7 +60,7 @@ int run_run(RunOptions options) {
 Command run_command(CLI::App& parent) {
   auto options = std::make_shared<RunOptions>();
   CLI::App* app = parent.add_subcommand("run", "Train every run of a grid that is not done yet, into a results database");
-  app->description(
+  app->footer(
       "Expand the grid, record the sweep and its runs in the results database, and train every run that is\n"
       "not done yet, several at a time, longest first. Each epoch is committed as it ends, so the database\n"
       "can be queried while the sweep runs.\n"

@@ -3,6 +3,7 @@
 // into the documented exit codes.
 #include <exception>
 #include <iostream>
+#include <string>
 #include <vector>
 
 #include "cli/commands.h"
@@ -34,7 +35,11 @@ int main(int argc, char** argv) {
   std::vector<sweep::cli::Command> commands;
   for (auto make : kCommands) {
     commands.push_back(make(app));
-    commands.back().app->footer(sweep::cli::kExitCodesHelp);
+    // A subcommand's footer holds its long description; the exit codes follow.
+    CLI::App* sub = commands.back().app;
+    const std::string details = sub->get_footer();
+    sub->footer(details.empty() ? std::string(sweep::cli::kExitCodesHelp)
+                                : details + "\n\n" + sweep::cli::kExitCodesHelp);
   }
   if (argc <= 1) {
     std::cerr << app.help();
