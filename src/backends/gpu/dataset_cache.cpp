@@ -12,9 +12,10 @@ namespace {
 // still using one keeps it alive through its shared_ptr).
 constexpr size_t kMaxCachedSplits = 8;
 
-// FNV-1a of up to 4 KiB sampled evenly from the bytes, and of the labels.
+// FNV-1a of 512 bytes sampled evenly from the data, and of 64 labels: cheap
+// enough per lookup (scattered reads), enough to tell datasets apart.
 uint64_t fingerprint(const uint8_t* bytes, size_t size, const std::vector<uint8_t>& labels) {
-  constexpr size_t kSamples = 4096;
+  constexpr size_t kSamples = 512;
   std::string sampled;
   sampled.reserve(kSamples + 64);
   const size_t stride = size > kSamples ? size / kSamples : 1;
@@ -66,8 +67,7 @@ std::shared_ptr<const DeviceSamples> DeviceDataCache::get(const Samples& split) 
   std::lock_guard upload_lock(entry->upload);
   if (entry->data) return entry->data;
 
-  // Synchronous copies from pageable memory: done once per split, and the
-  // buffers are new, so no stream ordering is needed.
+  // Done once per split, so plain copies are fast enough.
   auto samples = std::make_shared<DeviceSamples>();
   samples->count = split.count;
   samples->sample_size = split.shape.size();
@@ -83,6 +83,10 @@ std::shared_ptr<const DeviceSamples> DeviceDataCache::get(const Samples& split) 
   samples->labels.resize(split.labels.size());
   SWEEP_GPU_CHECK(
       cudaMemcpy(samples->labels.get(), split.labels.data(), split.labels.size(), cudaMemcpyHostToDevice));
+  // From pageable memory cudaMemcpy may return before its DMA has landed, and
+  // sessions read on non-blocking streams that do not wait for the legacy
+  // default stream: wait for it here, once per upload.
+  SWEEP_GPU_CHECK(cudaStreamSynchronize(cudaStreamLegacy));
   entry->data = std::move(samples);
   return entry->data;
 }

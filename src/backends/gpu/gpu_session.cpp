@@ -87,7 +87,6 @@ class GpuSession final : public Session, public GradientProbe {
 
   Params get_params() const override {
     SWEEP_GPU_CHECK(cudaSetDevice(device_));
-    SWEEP_GPU_CHECK(cudaStreamSynchronize(stream_));
     std::vector<float> weights(weights_.size()), stats(stats_.size());
     copy_to_host(weights_, weights);
     copy_to_host(stats_, stats);
@@ -115,7 +114,6 @@ class GpuSession final : public Session, public GradientProbe {
       std::vector<float>& to = places_[i].trainable ? weights : stats;
       std::copy(params[i].values.begin(), params[i].values.end(), to.begin() + ptrdiff_t(places_[i].offset));
     }
-    SWEEP_GPU_CHECK(cudaStreamSynchronize(stream_));
     copy_to_device(weights, weights_);
     copy_to_device(stats, stats_);
   }
@@ -268,8 +266,14 @@ class GpuSession final : public Session, public GradientProbe {
                            std::to_string(split.count) + " samples)");
     const int n = int(indices.size());
     prepare(n);
-    data_ = cache_.get(split);  // held: keeps the device copy alive while in use
-    SWEEP_GPU_CHECK(cudaSetDevice(device_));
+    // The trainer passes the same split batch after batch: skip the cache
+    // lookup (and its fingerprint) while the host split is unchanged.
+    const void* host_data = split.is_u8() ? static_cast<const void*>(split.u8.data()) : split.f32.data();
+    if (!data_ || data_split_ != &split || data_host_ != host_data || data_->count != split.count) {
+      data_ = cache_.get(split);  // held: keeps the device copy alive while in use
+      data_split_ = &split;
+      data_host_ = host_data;
+    }
     std::memcpy(host_indices_.get(), indices.data(), indices.size_bytes());
     SWEEP_GPU_CHECK(cudaMemcpyAsync(indices_.get(), host_indices_.get(), indices.size_bytes(),
                                     cudaMemcpyHostToDevice, stream_));
@@ -342,13 +346,20 @@ class GpuSession final : public Session, public GradientProbe {
     return StepStats{host_sums_.get()->loss_sum, int64_t(host_sums_.get()->correct)};
   }
 
+  // Copies on the session's stream, then waits: a plain cudaMemcpy runs on
+  // the legacy default stream, which our non-blocking stream does not order
+  // against, and from pageable memory it may return before the DMA is done.
   void copy_to_host(const DeviceBuffer<float>& from, std::vector<float>& to) const {
-    if (!to.empty())
-      SWEEP_GPU_CHECK(cudaMemcpy(to.data(), from.get(), to.size() * sizeof(float), cudaMemcpyDeviceToHost));
+    if (to.empty()) return;
+    SWEEP_GPU_CHECK(
+        cudaMemcpyAsync(to.data(), from.get(), to.size() * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+    SWEEP_GPU_CHECK(cudaStreamSynchronize(stream_));
   }
   void copy_to_device(const std::vector<float>& from, DeviceBuffer<float>& to) {
-    if (!from.empty())
-      SWEEP_GPU_CHECK(cudaMemcpy(to.get(), from.data(), from.size() * sizeof(float), cudaMemcpyHostToDevice));
+    if (from.empty()) return;
+    SWEEP_GPU_CHECK(
+        cudaMemcpyAsync(to.get(), from.data(), from.size() * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    SWEEP_GPU_CHECK(cudaStreamSynchronize(stream_));
   }
 
   ModelSpec model_;
@@ -383,7 +394,9 @@ class GpuSession final : public Session, public GradientProbe {
   PinnedBuffer<int32_t> host_indices_;
   PinnedBuffer<float> host_probs_;
   PinnedBuffer<BatchSums> host_sums_;
-  std::shared_ptr<const DeviceSamples> data_;
+  std::shared_ptr<const DeviceSamples> data_;  // the split last used, on the device
+  const Samples* data_split_ = nullptr;          // ... and which host split it copies
+  const void* data_host_ = nullptr;
 };
 
 }  // namespace
