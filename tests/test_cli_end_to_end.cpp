@@ -1,0 +1,197 @@
+// The `sweep` binary end to end, in a temporary directory: run a tiny grid,
+// query it, resume it (nothing retrained), extend an axis (only the new cell
+// trains), and the error paths (bad grid, write SQL, missing database).
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("sweep_cli_test_" + std::to_string(::getpid()));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+struct Result {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Run `sweep ARGS` in `dir`, capturing stdout and stderr.
+Result sweep(const fs::path& dir, const std::vector<std::string>& args) {
+  std::string command = "cd ";
+  command += shell_quote(dir.string());
+  command += " && ";
+  command += shell_quote(SWEEP_BINARY);
+  for (const std::string& arg : args) {
+    command += ' ';
+    command += shell_quote(arg);
+  }
+  command += " > out.txt 2> err.txt";
+  const int status = std::system(command.c_str());
+  Result result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = read_file(dir / "out.txt");
+  result.err = read_file(dir / "err.txt");
+  return result;
+}
+
+// A tiny sweep: 2,000 MNIST training images, 1 epoch, a small conv net.
+std::string grid(const std::string& learning_rates) {
+  return "name: tiny\n"
+         "dataset: {name: mnist, train_limit: 2000, test_limit: 500, validation_split: 0.1}\n"
+         "model:\n"
+         "  builder: {conv_depth: 1, filters: 8, kernel: 3, activation: relu, dense: [32]}\n"
+         "train:\n"
+         "  optimizer: adam\n"
+         "  learning_rate: " + learning_rates + "\n"
+         "  epochs: 1\n"
+         "  batch_size: 32\n";
+}
+
+void write(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+// CSV rows (RFC 4180 lines end in CRLF; these fields need no quoting).
+std::vector<std::vector<std::string>> csv_rows(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = text.find("\r\n", start);
+    REQUIRE(end != std::string::npos);
+    std::vector<std::string> fields;
+    std::stringstream line(text.substr(start, end - start));
+    for (std::string field; std::getline(line, field, ',');) fields.push_back(field);
+    rows.push_back(fields);
+    start = end + 2;
+  }
+  return rows;
+}
+
+const char* kRunsState = "SELECT hash, status, attempts, started FROM runs ORDER BY id";
+
+}  // namespace
+
+TEST_CASE("sweep run, query, resume and extend a tiny grid") {
+  TempDir dir;
+  write(dir.path / "grid.yaml", grid("[0.001, 0.01]"));
+  Result run = sweep(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
+  INFO(run.out, run.err);
+  REQUIRE(run.exit_code == 0);
+  REQUIRE(fs::exists(dir.path / "results.db"));  // the default database, in the working directory
+
+  const Result query = sweep(dir.path, {"query", "results.db",
+                                        "SELECT learning_rate, status, test_accuracy FROM results ORDER BY 1",
+                                        "--format", "csv"});
+  REQUIRE(query.exit_code == 0);
+  auto rows = csv_rows(query.out);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0] == std::vector<std::string>{"learning_rate", "status", "test_accuracy"});
+  CHECK(rows[1][0] == "0.001");
+  CHECK(rows[2][0] == "0.01");
+  for (size_t r = 1; r < rows.size(); ++r) {
+    CHECK(rows[r][1] == "done");
+    CHECK(std::stod(rows[r][2]) > 0.5);
+  }
+
+  // Resume: the same grid again trains nothing.
+  const Result before = sweep(dir.path, {"query", "results.db", kRunsState, "--format", "json"});
+  REQUIRE(before.exit_code == 0);
+  run = sweep(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.out.find("already done") != std::string::npos);
+  const Result after = sweep(dir.path, {"query", "results.db", kRunsState, "--format", "json"});
+  CHECK(after.out == before.out);
+
+  // A new value on the axis: only its cell trains.
+  write(dir.path / "grid.yaml", grid("[0.001, 0.01, 0.003]"));
+  run = sweep(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.out.find("2 already done, 1 to train") != std::string::npos);
+  const auto old_runs = nlohmann::json::parse(before.out);
+  const auto new_runs = nlohmann::json::parse(sweep(dir.path, {"query", "results.db", kRunsState, "--format", "json"}).out);
+  REQUIRE(old_runs.size() == 2);
+  REQUIRE(new_runs.size() == 3);
+  CHECK(new_runs[0] == old_runs[0]);
+  CHECK(new_runs[1] == old_runs[1]);
+  CHECK(new_runs[2]["status"] == "done");
+  CHECK(new_runs[2]["attempts"] == 1);  // a number, not a string
+
+  const Result ls = sweep(dir.path, {"ls", "results.db"});
+  REQUIRE(ls.exit_code == 0);
+  CHECK(ls.out.find("tiny") != std::string::npos);
+
+  // An invalid grid exits 2 naming file:line and leaves the database alone.
+  {
+    const std::string db_before = read_file(dir.path / "results.db");
+    write(dir.path / "bad.yaml", grid("[0.001, -1]"));
+    const Result bad = sweep(dir.path, {"run", "bad.yaml"});
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find("sweep: error: ") == 0);
+    CHECK(bad.err.find("bad.yaml:7") != std::string::npos);  // the learning_rate line
+    CHECK(read_file(dir.path / "results.db") == db_before);
+
+    const Result fresh = sweep(dir.path, {"run", "bad.yaml", "--db", "fresh.db"});
+    CHECK(fresh.exit_code == 2);
+    CHECK_FALSE(fs::exists(dir.path / "fresh.db"));
+  }
+  // query refuses writes and missing databases with exit 2.
+  {
+    const Result insert = sweep(dir.path, {"query", "results.db", "DELETE FROM runs"});
+    CHECK(insert.exit_code == 2);
+    CHECK(insert.err.find("read-only") != std::string::npos);
+    CHECK(sweep(dir.path, {"query", "results.db", "SELECT COUNT(*) FROM runs", "--format", "csv"}).out ==
+          "COUNT(*)\r\n3\r\n");
+    const Result missing = sweep(dir.path, {"query", "nope.db", "SELECT 1"});
+    CHECK(missing.exit_code == 2);
+    CHECK(missing.err.find("nope.db") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir.path / "nope.db"));
+    CHECK(sweep(dir.path, {"ls", "nope.db"}).exit_code == 2);
+  }
+}
+
+TEST_CASE("help and version") {
+  TempDir dir;
+  const Result help = sweep(dir.path, {"--help"});
+  CHECK(help.exit_code == 0);
+  for (const char* text : {"plan", "run", "query", "ls", "Exit codes", "bad input"})
+    CHECK(help.out.find(text) != std::string::npos);
+  const Result run_help = sweep(dir.path, {"run", "--help"});
+  CHECK(run_help.exit_code == 0);
+  for (const char* text : {"--db", "results.db", "--jobs", "--threads-per-run", "--backend", "--fail-fast", "--quiet",
+                           "--plain"})
+    CHECK(run_help.out.find(text) != std::string::npos);
+  const Result version = sweep(dir.path, {"--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.find(SWEEP_VERSION) != std::string::npos);
+  const Result bad_flag = sweep(dir.path, {"run", "grid.yaml", "--backend", "tpu"});
+  CHECK(bad_flag.exit_code == 2);
+  CHECK(bad_flag.err.find("sweep: error: ") == 0);
+}
