@@ -1,4 +1,5 @@
 // sweep plan GRID [--summary]: what a grid expands to, before anything runs.
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -13,6 +14,12 @@
 namespace sweep::cli {
 namespace {
 
+// Whole layer lists can vary (variants with their own `layers:`): keep the table readable.
+std::string shortened(const std::string& text) {
+  constexpr size_t kMaxCell = 40;
+  return text.size() <= kMaxCell ? text : text.substr(0, kMaxCell - 3) + "...";
+}
+
 struct PlanOptions {
   std::string grid;
   bool summary = false;
@@ -22,17 +29,23 @@ int run_plan(const PlanOptions& options) {
   const ExpandedGrid grid = load_grid(options.grid);
   const std::vector<PlannedRun> runs = plan_grid(grid);
 
+  // The variant's name is a column unless the grid already lists it as varied.
   bool any_variant = false, any_repeat = false;
   for (const PlannedRun& run : runs) {
     any_variant = any_variant || !run.variant.empty();
     any_repeat = any_repeat || run.repeat > 0;
   }
+  if (std::find(grid.varied.begin(), grid.varied.end(), "variant") != grid.varied.end()) any_variant = false;
   std::vector<std::string> header = {"#"};
   std::vector<Align> align = {Align::right};
-  if (any_variant) header.push_back("variant"), align.push_back(Align::left);
-  for (const std::string& title : varied_titles(grid.varied)) header.push_back(title), align.push_back(Align::left);
-  if (any_repeat) header.push_back("repeat"), align.push_back(Align::right);
-  for (const char* title : {"params", "FLOPs/image", "estimate"}) header.push_back(title), align.push_back(Align::right);
+  auto add_column = [&](const std::string& title, Align how) {
+    header.push_back(title);
+    align.push_back(how);
+  };
+  if (any_variant) add_column("variant", Align::left);
+  for (const std::string& title : varied_titles(grid.varied)) add_column(title, Align::left);
+  if (any_repeat) add_column("repeat", Align::right);
+  for (const char* title : {"params", "FLOPs/image", "estimate"}) add_column(title, Align::right);
 
   std::vector<std::vector<std::string>> rows;
   double total_seconds = 0;
@@ -42,7 +55,7 @@ int run_plan(const PlanOptions& options) {
     row.push_back(std::to_string(i + 1));
     if (any_variant) row.push_back(run.variant);
     for (const std::string& path : grid.varied)
-      row.push_back(run.varied.contains(path) ? value_text(run.varied[path]) : "");
+      row.push_back(run.varied.contains(path) ? shortened(value_text(run.varied[path])) : "");
     if (any_repeat) row.push_back(std::to_string(run.repeat));
     row.push_back(thousands(run.params_trainable + run.params_non_trainable));
     row.push_back(thousands(run.flops_per_image));
