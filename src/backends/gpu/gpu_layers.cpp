@@ -2,6 +2,8 @@
 // batch norm, dropout, flatten and dense, and the factory.
 #include "backends/gpu/gpu_layers.h"
 
+#include <limits>
+
 #include "backends/gpu/cuda_check.h"
 #include "common/error.h"
 #include "kernels/cuda/kernels.h"
@@ -66,7 +68,7 @@ class BatchNormLayer final : public GpuLayer {
       : in_(in), gamma_(params.at(0)), beta_(params.at(1)), mean_(params.at(2)), var_(params.at(3)),
         momentum_(spec.momentum), epsilon_(spec.epsilon) {
     if (epsilon_ < CUDNN_BN_MIN_EPSILON)
-      throw InputError("batchnorm epsilon below cuDNN's minimum", {}, "model.layers.epsilon");
+      throw InputError("batchnorm epsilon below cuDNN's minimum of " + std::to_string(CUDNN_BN_MIN_EPSILON));
     const size_t c = size_t(in.c);
     save_mean_.resize(c);
     save_inv_std_.resize(c);
@@ -238,11 +240,14 @@ ActivationOp::ActivationOp(Activation kind, double alpha) : kind_(kind), alpha_(
     case Activation::tanh: mode = CUDNN_ACTIVATION_TANH; break;
     case Activation::elu: mode = CUDNN_ACTIVATION_ELU; break;
     case Activation::softmax:
-      throw InputError("softmax is only supported as the activation of the output layer", {}, "model.layers");
+      throw InputError("softmax is only supported as the activation of the output layer");
   }
   SWEEP_GPU_CHECK(cudnnCreateActivationDescriptor(&desc_));
-  // PROPAGATE_NAN so that a diverging run shows NaN instead of hiding it; coef is ELU's alpha.
-  const cudnnStatus_t status = cudnnSetActivationDescriptor(desc_, mode, CUDNN_PROPAGATE_NAN, alpha);
+  // PROPAGATE_NAN so that a diverging run shows NaN instead of hiding it.
+  // coef is ELU's alpha; for ReLU cuDNN reads it as an upper bound, so it gets
+  // the largest double (as PyTorch passes), i.e. no bound.
+  const double coef = kind == Activation::elu ? alpha : std::numeric_limits<double>::max();
+  const cudnnStatus_t status = cudnnSetActivationDescriptor(desc_, mode, CUDNN_PROPAGATE_NAN, coef);
   if (status != CUDNN_STATUS_SUCCESS) {
     cudnnDestroyActivationDescriptor(desc_);
     SWEEP_GPU_CHECK(status);
@@ -274,7 +279,7 @@ void ActivationOp::backward(const GpuContext& ctx, cudnnTensorDescriptor_t desc,
 }
 
 std::unique_ptr<GpuLayer> make_layer(const LayerSpec& spec, int index, const Shape& in, const Shape& out,
-                                     const std::vector<ParamRef>& params, bool tensor_math) {
+                                     const std::vector<ParamRef>& params, bool tensor_math) try {
   switch (spec.kind) {
     case LayerKind::conv2d: return make_conv_layer(spec, in, out, params, tensor_math);
     case LayerKind::maxpool2d:
@@ -286,6 +291,9 @@ std::unique_ptr<GpuLayer> make_layer(const LayerSpec& spec, int index, const Sha
     case LayerKind::activation: return std::make_unique<ActivationLayer>(spec, in);
   }
   throw RuntimeError("gpu backend: unknown layer kind");
+} catch (const InputError& e) {
+  // Name the layer, as the config validation does.
+  throw InputError(e.message(), {}, "model.layers." + std::to_string(index));
 }
 
 }  // namespace sweep::gpu
