@@ -150,7 +150,12 @@ void ProgressBoard::run_finished(int lane, const RunResult& result) {
   }
   if (mode_ != Mode::quiet) {
     std::string line = slot.label + " " + finished_text(result);
-    if (mode_ == Mode::plain) line = timestamp_now() + " " + line;
+    slot.active = false;
+    if (mode_ == Mode::plain) {
+      const int finished = done_ + failed_ + diverged_ + interrupted_;
+      line = fmt::format("{} {} [{}/{} finished, ETA {}]", timestamp_now(), line, finished, to_run_,
+                         format_duration(eta_locked()));
+    }
     pending_lines_.push_back(std::move(line));
   }
   slot.active = false;

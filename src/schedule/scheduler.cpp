@@ -343,6 +343,7 @@ void print_summary(const std::string& name, const SweepOutcome& outcome, const s
 
 SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid, const ScheduleOptions& options) {
   const auto start = Clock::now();
+  std::fflush(stdout);  // what the caller printed comes before our log lines
   // From here on a signal stops the sweep cleanly (also during calibration).
   InterruptGuard interrupts;
   // Everything the user must fix is checked before anything runs.
