@@ -44,10 +44,10 @@ LayerSettings layer_settings(const json& layer) {
   if (const json* f = find_key(layer, {"filters"})) s.filters = value_text(*f);
   if (s.type == "Conv2D") s.kernel = size_text(layer, {"kernel", "kernel_size"}, "kernel_h", "kernel_w");
   if (s.type == "MaxPooling2D" || s.type == "AveragePooling2D")
-    s.pool = size_text(layer, {"pool", "pool_size"}, "pool_h", "pool_w");
+    s.pool = size_text(layer, {"size", "pool", "pool_size"}, "pool_h", "pool_w");
   if (const json* u = find_key(layer, {"units"})) s.units = value_text(*u);
   if (s.type == "Dense" || s.type == "Conv2D" || s.type == "Activation")
-    if (const json* a = find_key(layer, {"activation"})) {
+    if (const json* a = find_key(layer, {"activation", "function"})) {
       s.activation = value_text(*a);
       if (s.activation == "leaky_relu")
         if (const json* alpha = find_key(layer, {"alpha"})) s.activation += cat("(", value_text(*alpha), ")");

@@ -1,0 +1,148 @@
+// A hand-built results database with known numbers for the report tests:
+// created through Store::open (the real schema), filled with plain SQL as
+// docs/schema.md describes it.
+#pragma once
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace report_fixture {
+
+inline void exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string message = err ? err : "?";
+    sqlite3_free(err);
+    throw std::runtime_error("fixture SQL failed: " + message + " in " + sql);
+  }
+}
+
+// A fresh temporary folder per test process.
+inline std::filesystem::path temp_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("sweep_test_report_" + std::to_string(getpid()) + "_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+inline const char* kModelSpec =
+    R"({"input":[1,28,28],"classes":3,"layers":[{"type":"conv2d","filters":32,"kernel":[3,3],"activation":"relu"},)"
+    R"({"type":"maxpool2d","size":[2,2]},{"type":"flatten"},{"type":"dropout","rate":0.5},)"
+    R"({"type":"dense","units":3,"activation":"softmax"}]})";
+
+inline std::string config(double lr, int batch, int seed, const std::string& activation = "relu") {
+  char buf[1024];
+  std::snprintf(buf, sizeof buf,
+                R"({"dataset":{"name":"mnist","dir":"","transform":"raw","validation_split":0.1,"train_limit":6000,)"
+                R"("test_limit":0},"model":{"layers":[]},"train":{"optimizer":"adam","learning_rate":%g,"epochs":3,)"
+                R"("batch_size":%d,"seed":%d,"activation":"%s"},"variant":""})",
+                lr, batch, seed, activation.c_str());
+  return buf;
+}
+
+struct FixtureRun {
+  double lr;
+  int batch, seed;
+  const char* status;
+  double accuracy;  // test accuracy (done runs)
+  const char* error;
+};
+
+// Sweep 1 "lr_batch" (repeats: two seeds per cell):
+//   lr 0.001 b64: 0.9912 0.9868 | lr 0.01 b64: 0.9702 0.9655 | lr 0.001 b128: 0.9856 0.9760
+//   lr 0.01 b128: diverged, 0.9533 | lr 0.1 b64: failed (out of memory)
+// Sweep 2 "activation" (no repeats): relu 0.9801, sigmoid 0.9612, tanh 0.9750, and a reference block.
+inline std::vector<FixtureRun> sweep1_runs() {
+  return {{0.001, 64, 0, "done", 0.9912, ""},  {0.001, 64, 1, "done", 0.9868, ""},
+          {0.01, 64, 0, "done", 0.9702, ""},   {0.01, 64, 1, "done", 0.9655, ""},
+          {0.001, 128, 0, "done", 0.9856, ""}, {0.001, 128, 1, "done", 0.9760, ""},
+          {0.01, 128, 0, "diverged", 0, "loss became nan in epoch 2"},
+          {0.01, 128, 1, "done", 0.9533, ""},  {0.1, 64, 0, "failed", 0, "out of memory"}};
+}
+
+inline void add_epochs(sqlite3* db, int64_t run_id, double final_accuracy) {
+  for (int e = 1; e <= 3; ++e) {
+    const double acc = final_accuracy - 0.05 * (3 - e);
+    const double loss = 0.5 / e;
+    exec(db, "INSERT INTO epochs VALUES (" + std::to_string(run_id) + "," + std::to_string(e) + "," +
+                 std::to_string(loss) + "," + std::to_string(acc) + "," + std::to_string(loss * 1.1) + "," +
+                 std::to_string(acc - 0.01) + ",2.5,2160.0)");
+  }
+}
+
+// 3 classes; off-diagonal: 0 as 1: 2, 1 as 0: 7, 0 as 2: 1, 2 as 1: 5.
+inline void add_confusion(sqlite3* db, int64_t run_id) {
+  const int counts[3][3] = {{50, 2, 1}, {7, 40, 0}, {0, 5, 45}};
+  for (int t = 0; t < 3; ++t)
+    for (int p = 0; p < 3; ++p)
+      exec(db, "INSERT INTO confusion VALUES (" + std::to_string(run_id) + "," + std::to_string(t) + "," +
+                   std::to_string(p) + "," + std::to_string(counts[t][p]) + ")");
+}
+
+inline void add_run(sqlite3* db, int64_t sweep_id, const std::string& hash, const std::string& config,
+                    const std::string& varied, int seed, const FixtureRun& r) {
+  const bool done = std::string(r.status) == "done";
+  const std::string acc = done ? std::to_string(r.accuracy) : "NULL";
+  const std::string metric = done ? std::to_string(r.accuracy - 0.001) : "NULL";
+  const std::string loss = done ? std::to_string(1.0 - r.accuracy) : "NULL";
+  exec(db,
+       "INSERT INTO runs (sweep_id, hash, config, varied, variant, repeat, seed, model_hash, status, backend, device, "
+       "threads, started, finished, wall_seconds, epochs_run, early_stopped, test_loss, test_accuracy, test_precision, "
+       "test_recall, test_f1, error) VALUES (" +
+           std::to_string(sweep_id) + ",'" + hash + "','" + config + "','" + varied + "','', " + std::to_string(seed) +
+           "," + std::to_string(seed) + ",'m1','" + r.status + "','cpu','Test CPU (2 threads)',1," +
+           "'2025-01-02T10:00:00Z','2025-01-02T10:00:30Z',30.0," + (done ? "3" : "1") + ",0," + loss + "," + acc + "," +
+           metric + "," + metric + "," + metric + "," + (r.error[0] ? "'" + std::string(r.error) + "'" : "NULL") + ")");
+  const int64_t id = sqlite3_last_insert_rowid(db);
+  if (done) {
+    add_epochs(db, id, r.accuracy);
+    add_confusion(db, id);
+  }
+}
+
+// Builds the database at `path`; returns the open store.
+inline std::unique_ptr<sweep::Store> build(const std::string& path) {
+  auto store = sweep::Store::open(path, sweep::Store::Mode::read_write);
+  sqlite3* db = store->handle();
+  exec(db, std::string("INSERT INTO models VALUES ('m1','") + kModelSpec + "',16325,0,1000)");
+  exec(db,
+       "INSERT INTO layers VALUES ('m1',0,'conv2d','Conv2D','(None, 26, 26, 32)',320,0,10),"
+       "('m1',1,'max_pooling2d','MaxPooling2D','(None, 13, 13, 32)',0,0,0),"
+       "('m1',2,'flatten','Flatten','(None, 5408)',0,0,0),('m1',3,'dropout','Dropout','(None, 5408)',0,0,0),"
+       "('m1',4,'dense','Dense','(None, 3)',16005,0,0)");
+  exec(db,
+       "INSERT INTO sweeps (id, name, description, grid_path, grid_text, varied, created, updated, host, sweep_version) "
+       "VALUES (1,'lr_batch','Learning rate and batch size, two seeds each. Epochs cut from 30 to 3.','lr.yaml','',"
+       "'[\"train.learning_rate\",\"train.batch_size\",\"train.seed\"]','2025-01-02T09:59:00Z','2025-01-02T09:59:00Z',"
+       "'testhost','0.1.0')");
+  int n = 0;
+  for (const auto& r : sweep1_runs()) {
+    char varied[256];
+    std::snprintf(varied, sizeof varied, R"({"train.learning_rate":%g,"train.batch_size":%d,"train.seed":%d})", r.lr,
+                  r.batch, r.seed);
+    add_run(db, 1, "h1_" + std::to_string(n++), config(r.lr, r.batch, r.seed), varied, r.seed, r);
+  }
+  const std::string grid =
+      "name: activation\\nreference:\\n  source: write-up 000\\n  results:\\n"
+      "    - {label: \"[4-0]\", match: {train.activation: relu}, test_accuracy: 0.9916}\\n"
+      "    - {label: \"[4-1]\", match: {train.activation: sigmoid}, test_accuracy: 0.9801}\\n";
+  exec(db,
+       "INSERT INTO sweeps (id, name, description, grid_path, grid_text, varied, created, updated, host, sweep_version) "
+       "VALUES (2,'activation','','act.yaml',replace('" + grid + "','\\n',char(10)),'[\"train.activation\"]',"
+       "'2025-01-03T09:00:00Z','2025-01-03T09:00:00Z','testhost','0.1.0')");
+  const std::pair<const char*, double> acts[] = {{"relu", 0.9801}, {"sigmoid", 0.9612}, {"tanh", 0.9750}};
+  for (const auto& [act, acc] : acts) {
+    FixtureRun r{0.001, 256, 0, "done", acc, ""};
+    add_run(db, 2, std::string("h2_") + act, config(0.001, 256, 0, act),
+            std::string(R"({"train.activation":")") + act + "\"}", 0, r);
+  }
+  return store;
+}
+
+}  // namespace report_fixture

@@ -1,0 +1,262 @@
+// The report: every section present with the right numbers, effect tables
+// equal to SQL GROUP BY, SVGs well formed with the expected series, failed
+// runs listed with their reason, byte-identical regeneration, and the CLI.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+#include "report/format.h"
+#include "report/report.h"
+#include "test_report_fixture.h"
+
+using namespace sweep::report;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The Markdown line that starts with `prefix` (empty when none).
+std::string line_starting(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(prefix, 0) == 0) return line;
+  return "";
+}
+
+// Minimal XML well-formedness: tags balance, attributes are quoted, one root.
+bool well_formed_xml(const std::string& xml, std::string& why) {
+  std::vector<std::string> stack;
+  size_t i = 0;
+  int roots = 0;
+  while ((i = xml.find('<', i)) != std::string::npos) {
+    const size_t end = xml.find('>', i);
+    if (end == std::string::npos) return why = "unterminated tag", false;
+    std::string tag = xml.substr(i + 1, end - i - 1);
+    i = end + 1;
+    if (tag.empty()) return why = "empty tag", false;
+    if (tag[0] == '?' || tag[0] == '!') continue;
+    // Quotes must pair up inside a tag.
+    if (std::count(tag.begin(), tag.end(), '"') % 2) return why = "unbalanced quotes in <" + tag + ">", false;
+    if (tag[0] == '/') {
+      const std::string name = tag.substr(1);
+      if (stack.empty() || stack.back() != name) return why = "unexpected </" + name + ">", false;
+      stack.pop_back();
+      continue;
+    }
+    const bool self_closing = tag.back() == '/';
+    const std::string name = tag.substr(0, tag.find_first_of(" /\n"));
+    if (stack.empty()) ++roots;
+    if (!self_closing) stack.push_back(name);
+  }
+  // Text must not hold a raw '&' that is not an entity.
+  for (size_t a = xml.find('&'); a != std::string::npos; a = xml.find('&', a + 1))
+    if (xml.find(';', a) == std::string::npos || xml.find(';', a) - a > 6) return why = "raw &", false;
+  if (!stack.empty()) return why = "unclosed <" + stack.back() + ">", false;
+  if (roots != 1) return why = "expected one root element", false;
+  return true;
+}
+
+int count_of(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (size_t i = text.find(part); i != std::string::npos; i = text.find(part, i + 1)) ++n;
+  return n;
+}
+
+const ReportFile* figure(const Report& r, const std::string& suffix) {
+  for (const auto& f : r.files)
+    if (f.path.size() >= suffix.size() && f.path.compare(f.path.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return &f;
+  return nullptr;
+}
+
+struct Fixture {
+  fs::path dir = report_fixture::temp_dir("lib");
+  std::unique_ptr<sweep::Store> store = report_fixture::build((dir / "results.db").string());
+  sqlite3* db() { return store->handle(); }
+  ~Fixture() {
+    store.reset();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("formatting is fixed and locale-free") {
+  CHECK(fixed(0.98765, 4) == "0.9877");
+  CHECK(fixed(-0.00001, 4) == "0.0000");
+  CHECK(shortest(0.001) == "0.001");
+  CHECK(shortest(64) == "64");
+  CHECK(thousands(93322) == "93,322");
+  CHECK(thousands(320) == "320");
+  CHECK(value_text(json("relu")) == "relu");
+  CHECK(duration(75) == "1 min 15 s");
+  CHECK(md_cell("a|b") == "a\\|b");
+  CHECK(xml_escape("a<b&\"") == "a&lt;b&amp;&quot;");
+}
+
+TEST_CASE("every section is present with the right numbers") {
+  Fixture f;
+  const Report r = build_report(f.db(), "lr_batch", "report_files");
+  const std::string& md = r.markdown;
+  for (const char* section : {"# lr_batch", "## Setup", "## Configurations", "## Results", "## Effect of each hyperparameter",
+                              "## Model summaries", "## Learning curves", "## Confusion matrix of the best run",
+                              "## Training progress"})
+    CHECK_MESSAGE(has(md, section), section);
+  // Setup: description, varied and fixed settings, hardware, when and how long.
+  CHECK(has(md, "Epochs cut from 30 to 3."));
+  CHECK(has(md, "learning rate (`train.learning_rate`): 0.001, 0.01, 0.1"));
+  CHECK(has(md, "batch size (`train.batch_size`): 64, 128"));
+  CHECK(has(md, "`train.optimizer` adam"));
+  CHECK(has(md, "`train.epochs` 3"));
+  CHECK_FALSE(has(md, "`train.learning_rate` 0.001"));  // varied, so not fixed
+  CHECK(has(md, "the first 6000, of which the last 10% are the validation split"));
+  CHECK(has(md, "test images: 150"));  // the confusion matrix's total
+  CHECK(has(md, "`cpu` backend on Test CPU (2 threads)"));
+  CHECK(has(md, "2025-01-02T10:00:00Z to 2025-01-02T10:00:30Z"));
+  CHECK(has(md, "9 (7 done, 1 failed, 1 diverged)"));
+  CHECK(has(md, "2 seeds per configuration"));
+  // Configurations: layer settings and training settings.
+  CHECK(has(md, "| Conv2D | 32 | 3x3 | relu |  |  |  | 64 | 3 | 0.001 | adam |"));
+  CHECK(has(md, "| MaxPooling2D |  |  |  | 2x2 |"));
+  CHECK(has(md, "| Dropout |  |  |  |  |  | 0.5 |"));
+  // Results with repeats: mean +- sd per cell, best in bold, sorted by accuracy.
+  const std::string best = line_starting(md, "| 1 | 1, 2 |");
+  CHECK(has(best, "**0.9890 +- 0.0031**"));
+  CHECK(line_starting(md, "| 2 | 5, 6 |") != "");
+  CHECK(line_starting(md, "| 4 | 8 |") != "");
+  // Failed and diverged runs with their reasons.
+  CHECK(has(md, "**diverged**: loss became nan in epoch 2"));
+  CHECK(has(md, "**failed**: out of memory"));
+  // Model summary (Keras style).
+  CHECK(has(md, "| conv2d (Conv2D) | (None, 26, 26, 32) | 320 |"));
+  CHECK(has(md, "| dense (Dense) | (None, 3) | 16,005 |"));
+  CHECK(has(md, "Total params: 16,325"));
+  CHECK(has(md, "Non-trainable params: 0"));
+  // Training progress.
+  CHECK(has(md, "goes from 0.8912 to 0.9912 training accuracy over 3 epochs (validation 0.8812 -> 0.9812)"));
+  // Confusion matrix and the most confused pair.
+  CHECK(has(md, "| **1** | 7 | 40 | 0 |"));
+  CHECK(has(md, "0 and 1 are confused most: 9 times (0 as 1: 2, 1 as 0: 7). Next: 1 and 2 (5), 0 and 2 (1)."));
+}
+
+TEST_CASE("effect tables equal SQL GROUP BY, with a seed-noise verdict") {
+  Fixture f;
+  const std::string md = build_report(f.db(), "lr_batch", "x").markdown;
+  for (const char* field : {"train.learning_rate", "train.batch_size"}) {
+    auto q = f.store->query(std::string("SELECT json_extract(varied, '$.\"") + field +
+                            "\"'), COUNT(*), AVG(test_accuracy), MAX(test_accuracy) FROM runs "
+                            "WHERE sweep_id = 1 AND status = 'done' GROUP BY 1 ORDER BY 1");
+    REQUIRE(q.rows.size() >= 2);
+    for (const auto& row : q.rows) {
+      const std::string value = shortest(std::stod(*row[0]));
+      const std::string line = line_starting(md, "| " + value + " | " + *row[1] + " | ");
+      INFO(field << " = " << value);
+      REQUIRE(line != "");
+      CHECK(has(line, " " + fixed(std::stod(*row[2]), 4) + " | "));
+      CHECK(has(line, " " + fixed(std::stod(*row[3]), 4) + " | "));
+    }
+  }
+  CHECK(has(md, "| 0.1 | 0 | - |"));  // only a failed run at lr 0.1
+  CHECK(has(md, "learning rate 0.001 gives the best mean test accuracy, 0.9849; 0.01 is worst, 0.9630; spread 0.0219. "
+                "This is more than seed-to-seed noise"));
+  CHECK(has(md, "batch size 64 gives the best mean test accuracy, 0.9784; 128 is worst, 0.9716; spread 0.0068. "
+                "This is within seed-to-seed noise"));
+}
+
+TEST_CASE("figures are well-formed SVG with one polyline and legend entry per series") {
+  Fixture f;
+  const Report r = build_report(f.db(), "lr_batch", "report_files");
+  REQUIRE(r.files.size() >= 5);
+  for (const auto& file : r.files) {
+    std::string why;
+    INFO(file.path);
+    CHECK(well_formed_xml(file.content, why));
+    CHECK(why == "");
+    CHECK(has(file.content, "xmlns=\"http://www.w3.org/2000/svg\""));
+    CHECK(has(r.markdown, "](" + file.path + ")"));  // linked, relative
+  }
+  const ReportFile* acc = figure(r, "best_accuracy.svg");
+  REQUIRE(acc);
+  CHECK(count_of(acc->content, "<polyline class=\"series\"") == 6);  // 3 runs x train/validation
+  for (const char* label : {"run 1 train", "run 1 validation", "run 2 train", "run 5 validation"})
+    CHECK_MESSAGE(has(acc->content, std::string(">") + label + "</text>"), label);
+  CHECK(has(acc->content, ">epoch</text>"));
+  CHECK(has(acc->content, ">accuracy</text>"));
+  const ReportFile* lr = figure(r, "factor_train_learning_rate_loss.svg");
+  REQUIRE(lr);
+  CHECK(count_of(lr->content, "<polyline class=\"series\"") == 4);  // lr 0.001 and 0.01 (0.1 never finished)
+  CHECK(has(lr->content, ">learning rate 0.01 validation</text>"));
+  const ReportFile* cm = figure(r, "confusion.svg");
+  REQUIRE(cm);
+  CHECK(count_of(cm->content, "<rect x=") == 9);
+  CHECK(has(cm->content, ">40</text>"));
+}
+
+TEST_CASE("no repeats: one row per run, and the write-up comparison") {
+  Fixture f;
+  const std::string md = build_report(f.db(), "activation", "x").markdown;
+  CHECK(has(md, "| 1 | 10 | relu | **0.9801** |"));
+  CHECK(has(md, "| 3 | 11 | sigmoid | 0.9612 |"));
+  CHECK(has(md, "activation relu gives the best mean test accuracy, 0.9801; sigmoid is worst, 0.9612; spread 0.0189."));
+  CHECK_FALSE(has(md, "seed-to-seed"));
+  CHECK(has(md, "## Compared with the write-up"));
+  CHECK(has(md, "| [4-0] activation relu | 0.9916 | 0.9801 | -0.0115 | 10 |"));
+  CHECK(has(md, "| [4-1] activation sigmoid | 0.9801 | 0.9612 | -0.0189 | 11 |"));
+}
+
+TEST_CASE("the whole database, regenerated, is byte-identical") {
+  Fixture f;
+  const Report a = build_report(f.db(), "", "report_files");
+  const Report b = build_report(f.db(), "", "report_files");
+  CHECK(a.markdown == b.markdown);
+  REQUIRE(a.files.size() == b.files.size());
+  for (size_t i = 0; i < a.files.size(); ++i) {
+    CHECK(a.files[i].path == b.files[i].path);
+    CHECK(a.files[i].content == b.files[i].content);
+  }
+  CHECK(has(a.markdown, "# lr_batch"));
+  CHECK(has(a.markdown, "# activation"));
+  CHECK(figure(a, "lr_batch_confusion.svg"));
+  CHECK(figure(a, "activation_confusion.svg"));
+
+  const fs::path out = f.dir / "out" / "study.md";
+  fs::create_directories(out.parent_path());
+  const auto written = write_report(f.db(), "", out.string());
+  CHECK(written.size() == a.files.size() + 1);
+  std::ifstream in(out, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text == build_report(f.db(), "", "study_files").markdown);
+  CHECK(fs::exists(f.dir / "out" / "study_files" / "lr_batch_best_accuracy.svg"));
+}
+
+TEST_CASE("an unknown sweep is bad input naming those there are") {
+  Fixture f;
+  try {
+    build_report(f.db(), "nope", "x");
+    FAIL("expected InputError");
+  } catch (const sweep::InputError& e) {
+    CHECK(has(e.what(), "no sweep named 'nope'"));
+    CHECK(has(e.what(), "lr_batch, activation"));
+  }
+}
+
+TEST_CASE("sweep report on the command line") {
+  Fixture f;
+  const std::string db = (f.dir / "results.db").string();
+  f.store.reset();  // close the writer; the CLI opens read-only
+  const fs::path out = f.dir / "cli" / "r.md";
+  fs::create_directories(out.parent_path());
+  const std::string cmd = std::string(SWEEP_BINARY) + " report " + db + " --sweep activation -o " + out.string() + " > /dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  CHECK(fs::exists(out));
+  CHECK(fs::exists(f.dir / "cli" / "r_files" / "confusion.svg"));
+  const std::string bad = std::string(SWEEP_BINARY) + " report " + db + " --sweep nope -o " + out.string() + " 2> /dev/null";
+  const int rc = std::system(bad.c_str());
+  CHECK(WEXITSTATUS(rc) == 2);
+}
