@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/format.h"
-#include "cli/planning.h"
+#include "cli/format.h"
 
 using namespace sweep;
 using namespace sweep::cli;

@@ -3,7 +3,9 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <map>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -133,6 +135,29 @@ std::string thousands(int64_t value) {
     out += digits[i];
   }
   return value < 0 ? "-" + out : out;
+}
+
+static std::string last_component(const std::string& path) {
+  const size_t dot = path.rfind('.');
+  return dot == std::string::npos ? path : path.substr(dot + 1);
+}
+
+std::vector<std::string> varied_titles(const std::vector<std::string>& paths) {
+  std::map<std::string, int> ends;
+  for (const std::string& path : paths) ++ends[last_component(path)];
+  std::vector<std::string> titles;
+  for (const std::string& path : paths) {
+    const std::string last = last_component(path);
+    const bool index = std::all_of(last.begin(), last.end(), [](unsigned char c) { return std::isdigit(c); });
+    titles.push_back(ends[last] == 1 && !index ? last : path);
+  }
+  return titles;
+}
+
+std::string value_text(const json& value) {
+  if (value.is_null()) return "";
+  if (value.is_string()) return value.get<std::string>();
+  return value.dump();
 }
 
 }  // namespace sweep::cli

@@ -25,4 +25,11 @@ std::string human_seconds(double seconds);
 // 1234567 -> "1,234,567".
 std::string thousands(int64_t value);
 
+// Column titles for varied paths: the last component, or the whole dotted
+// path where that is ambiguous (two paths end alike) or a list index.
+std::vector<std::string> varied_titles(const std::vector<std::string>& paths);
+
+// A varied value as table text: strings bare, everything else as JSON.
+std::string value_text(const json& value);
+
 }  // namespace sweep::cli

@@ -1,9 +1,5 @@
 #include "cli/planning.h"
 
-#include <algorithm>
-#include <cctype>
-#include <map>
-
 #include "schedule/scheduler.h"
 #include "store/plan.h"
 
@@ -24,29 +20,6 @@ SweepRecord sweep_record(const ExpandedGrid& grid) {
   sweep.grid_text = grid.text;
   sweep.varied = grid.varied;
   return sweep;
-}
-
-static std::string last_component(const std::string& path) {
-  const size_t dot = path.rfind('.');
-  return dot == std::string::npos ? path : path.substr(dot + 1);
-}
-
-std::vector<std::string> varied_titles(const std::vector<std::string>& paths) {
-  std::map<std::string, int> ends;
-  for (const std::string& path : paths) ++ends[last_component(path)];
-  std::vector<std::string> titles;
-  for (const std::string& path : paths) {
-    const std::string last = last_component(path);
-    const bool index = std::all_of(last.begin(), last.end(), [](unsigned char c) { return std::isdigit(c); });
-    titles.push_back(ends[last] == 1 && !index ? last : path);
-  }
-  return titles;
-}
-
-std::string value_text(const json& value) {
-  if (value.is_null()) return "";
-  if (value.is_string()) return value.get<std::string>();
-  return value.dump();
 }
 
 }  // namespace sweep::cli

@@ -14,11 +14,4 @@ std::vector<PlannedRun> plan_grid(const ExpandedGrid& grid);
 // The sweep's row for the store.
 SweepRecord sweep_record(const ExpandedGrid& grid);
 
-// Column titles for varied paths: the last component, or the whole dotted
-// path where that is ambiguous (two paths end alike) or a list index.
-std::vector<std::string> varied_titles(const std::vector<std::string>& paths);
-
-// A varied value as table text: strings bare, everything else as JSON.
-std::string value_text(const json& value);
-
 }  // namespace sweep::cli
