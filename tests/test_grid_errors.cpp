@@ -131,6 +131,7 @@ train:
 )");
   CHECK(cell.field == "model.layers.2");
   CHECK(cell.line == 5);
+  CHECK(cell.column == 7);  // the layer item
   CHECK(cell.message.find("larger than its input") != std::string::npos);
   CHECK(cell.message.ends_with(" in the cell {train.batch_size: 32}"));
 

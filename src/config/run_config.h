@@ -1,14 +1,31 @@
 // One run's complete, typed configuration: what `sweep` trains. The grid
 // expands into many of these; each has a canonical JSON form (all defaults
-// filled in, keys sorted) whose hash is the run's identity in the database.
+// filled in, keys in the fixed order of the schema table in
+// config/schema.cpp, shown below) whose hash is the run's identity in the
+// database. Canonical values: numbers the schema calls floats are floats
+// (1 -> 1.0); sizes (kernel, strides, pool size) are an int when square, else
+// [h, w]; activations are names with their alpha in the sibling "alpha" (reset
+// to 0.3 where the activation has none); pool strides are filled in; a
+// builder's filters are one entry per conv block and its `init` moves to
+// train.init; layers are {"type": ..., params in table order}.
 //
 // Canonical JSON (the "config" column of the runs table):
 // {
 //   "dataset": {"name": "mnist", "dir": "", "transform": "raw",
 //               "hog": {"pixels_per_cell": 4, "orientations": 8},
 //               "validation_split": 0.1, "train_limit": 0, "test_limit": 0},
-//   "model":   {"layers": [ {"type": "conv2d", ...}, ... ]}
-//           or {"builder": {"conv_depth": 2, "filters": [32, 64], ...}},
+//   "model":   {"layers": [ {"type": "conv2d", "filters": 32, "kernel": 3,
+//                             "strides": 1, "padding": "valid",
+//                             "activation": "relu", "alpha": 0.3,
+//                             "use_bias": true}, ... ]}
+//           or {"builder": {"conv_depth": 2, "filters": [32, 64], "kernel": 3,
+//                           "padding": "valid", "activation": "relu",
+//                           "alpha": 0.3, "dense_activation": "relu",
+//                           "pool": "max", "pool_size": 2, "pool_every": 1,
+//                           "pool_last": true, "batch_norm": false,
+//                           "dropout": 0.0, "dense": [64],
+//                           "dense_dropout": 0.0,
+//                           "output_activation": "softmax"}},
 //   "train":   {"optimizer": "adam", "learning_rate": 0.001, "momentum": 0.0,
 //               "nesterov": false, "beta_1": 0.9, "beta_2": 0.999,
 //               "epsilon": 1e-07, "rho": 0.9, "epochs": 5, "batch_size": 32,

@@ -312,7 +312,9 @@ ExpandedGrid expand_grid(const GridSpec& g) {
   for (const GridVariant& v : g.variants) {
     std::vector<std::string> leaves;
     leaf_paths(v.override_config, "", leaves);
-    for (const std::string& p : leaves) candidate(p);
+    // A whole layer stack is named by the variant column, not repeated as a value.
+    for (const std::string& p : leaves)
+      if (p != "model.layers") candidate(p);
   }
   auto value_of = [&](size_t run, const std::string& path) {
     if (const json* v = get_path(user_level[run], path)) return *v;

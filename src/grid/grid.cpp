@@ -17,7 +17,8 @@ namespace sweep {
 namespace {
 
 const std::vector<std::string> kTopLevelKeys = {"name",    "description", "dataset", "model",    "train", "repeats",
-                                                "zip",     "exclude",     "include", "variants", "search"};
+                                                "zip",     "exclude",     "include", "variants", "search",
+                                                "reference"};  // write-up figures `sweep report` compares with; not expanded
 const std::vector<std::string> kVariantKeys = {"name", "description", "dataset", "model", "train"};
 
 std::string shown(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
@@ -79,7 +80,9 @@ struct Reader {
         if (item.begin().value().is_object())
           for (const auto& [k, v] : item.begin().value().items()) flat[k] = v;
         item = std::move(flat);
+        const SourceLocation item_loc = g.tree.nearest(item_path);  // errors about the whole layer point here
         g.tree.move_locations(type_path, item_path);
+        g.tree.value_at[item_path] = item_loc;
         g.tree.value_at[item_path + ".type"] = type_loc;
       }
     }
