@@ -26,8 +26,28 @@ struct Migration {
 
 void create_version_1(sqlite3* db) { exec(db, kSchemaSql); }
 
+// Version 2: the Slurm job arrays a sweep was submitted as (`sweep run
+// --executor slurm`), one row per sbatch, newest last.
+void add_slurm_submissions(sqlite3* db) {
+  exec(db, R"sql(
+CREATE TABLE slurm_submissions (
+  id            INTEGER PRIMARY KEY,
+  sweep_id      INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+  job_id        TEXT NOT NULL,
+  submitted     TEXT NOT NULL,
+  tasks         INTEGER NOT NULL,
+  runs          INTEGER NOT NULL,
+  runs_per_task INTEGER NOT NULL,
+  script        TEXT NOT NULL,
+  manifest      TEXT NOT NULL,
+  collected     TEXT
+);
+CREATE INDEX slurm_submissions_by_sweep ON slurm_submissions(sweep_id);)sql");
+}
+
 constexpr Migration kMigrations[] = {
     {1, create_version_1},
+    {2, add_slurm_submissions},
 };
 static_assert(std::size(kMigrations) == size_t(kSchemaVersion), "one migration step per schema version");
 

@@ -21,7 +21,7 @@ struct sqlite3;
 
 namespace sweep {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;  // 2: slurm_submissions (docs/schema.md)
 
 struct SweepRecord {
   int64_t id = 0;
