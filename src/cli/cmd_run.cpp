@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/planning.h"
+#include "cli/slurm_run.h"
 #include "common/error.h"
 #include "grid/grid.h"
 #include "schedule/scheduler.h"
@@ -18,6 +19,8 @@ struct RunOptions {
   std::string db = "results.db";
   ScheduleOptions schedule;
   bool plain = false;
+  std::string executor = "local";
+  SlurmRunOptions slurm;
 };
 
 int run_run(RunOptions options) {
@@ -50,6 +53,7 @@ int run_run(RunOptions options) {
     std::cout << "sweep '" << grid.name << "': " << total << " runs, " << done << " already done, "
               << total - done << " to train; results in " << options.db << "\n";
 
+  if (options.executor == "slurm") return run_on_slurm(*store, sweep_id, grid, options.slurm, options.schedule);
   if (options.plain) options.schedule.view = ScheduleOptions::View::plain;
   const SweepOutcome outcome = run_sweep(*store, sweep_id, grid, options.schedule);
   return outcome.exit_code();
@@ -95,6 +99,11 @@ Command run_command(CLI::App& parent) {
   app->add_flag("--quiet,-q", options->schedule.quiet, "Print only the final summary");
   app->add_flag("--plain", options->plain,
                 "Print one line per event instead of the live view (automatic when the output is not a terminal)");
+  app->add_option("--executor", options->executor,
+                  "local: train here; slurm: submit the runs not done as a Slurm job array (docs/slurm.md)")
+      ->check(CLI::IsMember({"local", "slurm"}))
+      ->capture_default_str();
+  add_slurm_run_options(*app, options->slurm);
   return {app, [options] { return run_run(*options); }};
 }
 
