@@ -151,12 +151,31 @@ Effect effect_of(const SweepData& sweep, const std::string& factor, const std::v
                  std::optional<double> noise_sd) {
   Effect effect;
   effect.factor = factor;
-  for (const json& value : values_of(sweep, factor)) {
+  // With variants, compare like with like: keep the variants that vary this factor.
+  std::map<std::string, std::set<std::string>> per_variant;
+  std::vector<std::string> variant_order;
+  for (const auto& r : sweep.runs) {
+    if (!per_variant.count(r.variant)) variant_order.push_back(r.variant);
+    per_variant[r.variant].insert(value_of(r, factor).dump());
+  }
+  if (factor != "variant" && per_variant.size() > 1)
+    for (const auto& v : variant_order)
+      if (per_variant[v].size() > 1) effect.within_variants.push_back(v);
+  SweepData subset;
+  const SweepData* pool = &sweep;
+  if (!effect.within_variants.empty()) {
+    for (const auto& r : sweep.runs)
+      if (std::find(effect.within_variants.begin(), effect.within_variants.end(), r.variant) !=
+          effect.within_variants.end())
+        subset.runs.push_back(r);
+    pool = &subset;
+  }
+  for (const json& value : values_of(*pool, factor)) {
     EffectRow row;
     row.value = value;
     std::vector<double> acc;
     double best = -1;
-    for (const auto& r : sweep.runs) {
+    for (const auto& r : pool->runs) {
       if (!is_done(r) || value_of(r, factor) != value) continue;
       acc.push_back(*r.test_accuracy);
       if (*r.test_accuracy > best) best = *r.test_accuracy, row.best_run = r.id;

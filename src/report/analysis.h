@@ -59,6 +59,10 @@ struct Effect {
   std::string factor;
   std::vector<EffectRow> rows;  // in values_of order; rows without done runs have n == 0
   std::string sentence;         // the plain conclusion
+  // One-factor-at-a-time grids (variants): the factor is compared only within
+  // the variants where it takes several values, so that other settings stay
+  // equal; empty = over every run.
+  std::vector<std::string> within_variants;
 };
 Effect effect_of(const SweepData& sweep, const std::string& factor, const std::vector<std::string>& factors,
                  std::optional<double> noise_sd);

@@ -117,6 +117,12 @@ void section_effects(SweepReport& r) {
   for (const auto& f : r.factors) {
     const Effect e = effect_of(r.sweep, f, r.factors, r.noise_sd);
     r.md += "### " + field_name(f, r.factors) + " (`" + f + "`)\n\n";
+    if (!e.within_variants.empty()) {
+      std::string names;
+      for (const auto& v : e.within_variants) names += (names.empty() ? "" : ", ") + v;
+      r.md += "Compared within the variant" + std::string(e.within_variants.size() > 1 ? "s" : "") +
+              " that vary it (other settings equal): " + names + ".\n\n";
+    }
     r.md += std::string("| Value | Runs | Mean test accuracy |") + (r.noise_sd ? " SD |" : "") +
             " Best test accuracy | Best run |\n|---|---:|---:|" + (r.noise_sd ? "---:|" : "") + "---:|---:|\n";
     for (const auto& row : e.rows) {
