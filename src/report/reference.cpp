@@ -30,7 +30,11 @@ bool matches(const json& ours, const YAML::Node& theirs) {
   }
   if (ours.is_boolean()) return (text == "true") == ours.get<bool>() && (text == "true" || text == "false");
   if (ours.is_string()) return ours.get<std::string>() == text;
-  return false;
+  // Lists and objects (e.g. builder dense [250]) are written as compact JSON text.
+  std::string compact;
+  for (char c : text)
+    if (c != ' ') compact += c;
+  return !ours.is_null() && ours.dump() == compact;
 }
 
 }  // namespace
