@@ -1,6 +1,8 @@
 // sweep run GRID [--db PATH] ...: train every run of a grid that is not done.
 #include <iostream>
 #include <memory>
+#include <string>
+#include <unordered_map>
 
 #include "cli/commands.h"
 #include "cli/planning.h"
@@ -37,12 +39,13 @@ int run_run(RunOptions options) {
     std::cout << "sweep: " << stale << (stale == 1 ? " run was" : " runs were")
               << " left running by an earlier sweep that ended; marked interrupted, it will run again\n";
 
-  // Only this grid's runs count: the sweep may hold runs of earlier versions of it.
+  // Only this grid's runs count: the sweep may hold runs of earlier versions
+  // of it, and another sweep of the database may hold the same config.
+  std::unordered_map<std::string, RunStatus> status_by_hash;
+  for (const RunRow& row : store->runs_of(sweep_id)) status_by_hash[row.hash] = row.status;
   int done = 0;
-  for (const ExpandedRun& run : grid.runs) {
-    const auto row = store->run_by_hash(run.config.hash);
-    if (row && row->status == RunStatus::done) ++done;
-  }
+  for (const ExpandedRun& run : grid.runs)
+    if (status_by_hash[run.config.hash] == RunStatus::done) ++done;
   const int total = static_cast<int>(grid.runs.size());
   if (done == total) {
     std::cout << "sweep '" << grid.name << "': all " << total << (total == 1 ? " run is" : " runs are")
