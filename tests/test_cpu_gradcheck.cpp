@@ -1,0 +1,112 @@
+// Finite-difference check of the CPU backend's gradients. The analytic
+// gradient comes from one plain SGD step with lr 1 (grad = before - after);
+// the numeric one from central differences of the mean loss computed from
+// predict() (only layers that behave the same in training and evaluation).
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "kernels/common/rng.h"
+#include "train/backend.h"
+
+using namespace sweep;
+
+namespace {
+
+LayerSpec layer(LayerKind kind) {
+  LayerSpec l;
+  l.kind = kind;
+  return l;
+}
+
+double mean_loss(Session& s, const Samples& data, const std::vector<int32_t>& rows, bool sigmoid_output) {
+  std::vector<float> p(rows.size() * size_t(data.classes));
+  s.predict(data, rows, p.data());
+  double loss = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const float* pi = p.data() + i * size_t(data.classes);
+    const int y = data.labels[size_t(rows[i])];
+    double q = pi[y];
+    if (sigmoid_output) {
+      double sum = 0;
+      for (int j = 0; j < data.classes; ++j) sum += pi[j];
+      q /= sum;
+    }
+    loss -= std::log(q);
+  }
+  return loss / double(rows.size());
+}
+
+void gradcheck(const ModelSpec& model, bool sigmoid_output) {
+  Samples data;
+  data.shape = model.input, data.count = 4, data.classes = model.classes;
+  const uint64_t key = rng::derive_key(9, 1);
+  for (int64_t i = 0; i < data.count * model.input.size(); ++i) data.f32.push_back(rng::uniform01(key, uint64_t(i)));
+  data.labels = {1, 0, 2, 1};
+  const std::vector<int32_t> rows = {0, 1, 2, 3};
+
+  OptimizerSpec sgd;
+  sgd.kind = Optimizer::sgd, sgd.learning_rate = 1.0;
+  SessionOptions options;
+  options.threads = 2, options.seed = 3;
+  auto session = get_backend("cpu").create_session(model, sgd, options);
+  const Params start = session->get_params();
+  session->train_step(data, rows);
+  const Params after = session->get_params();
+
+  const float h = 5e-4f;  // small enough to rarely move a max-pool winner, large for fp32 noise
+  for (size_t t = 0; t < start.size(); ++t) {
+    CAPTURE(start[t].name);
+    double diff2 = 0, norm2 = 0;
+    const size_t n = start[t].values.size();
+    for (size_t i = 0; i < n; i += std::max<size_t>(1, n / 12)) {
+      Params probe = start;
+      probe[t].values[i] = start[t].values[i] + h;
+      session->set_params(probe);
+      const double up = mean_loss(*session, data, rows, sigmoid_output);
+      probe[t].values[i] = start[t].values[i] - h;
+      session->set_params(probe);
+      const double down = mean_loss(*session, data, rows, sigmoid_output);
+      const double numeric = (up - down) / (2.0 * double(h));
+      const double analytic = double(start[t].values[i]) - double(after[t].values[i]);
+      diff2 += (numeric - analytic) * (numeric - analytic);
+      norm2 += analytic * analytic;
+    }
+    CHECK(norm2 > 1e-12);
+    CHECK(std::sqrt(diff2) <= 0.03 * std::sqrt(norm2) + 1e-5);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("gradients match finite differences: conv, pools, activations, dense") {
+  ModelSpec m;
+  m.input = {2, 7, 7, false};
+  m.classes = 3;
+  LayerSpec c1 = layer(LayerKind::conv2d);
+  c1.filters = 3, c1.padding = Padding::same, c1.activation = Activation::tanh;
+  LayerSpec c2 = layer(LayerKind::conv2d);
+  c2.filters = 4, c2.kernel_h = c2.kernel_w = 2, c2.activation = Activation::elu, c2.alpha = 1.0;
+  LayerSpec avg = layer(LayerKind::avgpool2d);
+  LayerSpec act = layer(LayerKind::activation);
+  act.activation = Activation::sigmoid;
+  LayerSpec d1 = layer(LayerKind::dense);
+  d1.units = 5, d1.activation = Activation::leaky_relu, d1.alpha = 0.2;
+  LayerSpec out = layer(LayerKind::dense);
+  out.units = 3, out.activation = Activation::softmax;
+  m.layers = {c1, c2, avg, act, layer(LayerKind::flatten), d1, out};
+  gradcheck(m, false);
+}
+
+TEST_CASE("gradients match finite differences: max pooling and a sigmoid output") {
+  ModelSpec m;
+  m.input = {1, 8, 8, false};
+  m.classes = 3;
+  LayerSpec c1 = layer(LayerKind::conv2d);
+  c1.filters = 3, c1.activation = Activation::sigmoid;
+  LayerSpec pool = layer(LayerKind::maxpool2d);
+  LayerSpec out = layer(LayerKind::dense);
+  out.units = 3, out.activation = Activation::sigmoid;
+  m.layers = {c1, pool, layer(LayerKind::flatten), out};
+  gradcheck(m, true);
+}
