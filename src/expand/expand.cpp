@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
 
 #include "config/schema.h"
@@ -15,6 +14,16 @@ namespace sweep {
 namespace {
 
 std::string shown(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// infer()'s errors name a whole layer ("model.layers.3") or, for a builder,
+// the builder: they come from how fields combine, not from one bad value.
+bool is_whole_model_error(const std::string& field) {
+  if (field == "model.builder") return true;
+  const std::string layers = "model.layers.";
+  return field.size() > layers.size() && field.starts_with(layers) &&
+         std::all_of(field.begin() + static_cast<std::ptrdiff_t>(layers.size()), field.end(),
+                     [](char ch) { return ch >= '0' && ch <= '9'; });
+}
 
 // One cell of the grid: the values it sets (axes, include entries, search
 // samples) and where in the file each value is written.
@@ -241,8 +250,7 @@ struct Expander {
       const std::string& p = c.values[i].first;
       if (f == p || f.starts_with(p + ".")) throw InputError(e.message(), c.value_at[i], f);
     }
-    static const std::regex combined(R"(model\.layers\.\d+|model\.builder)");
-    const bool combination = std::regex_match(f, combined) || !locate_exact(f, c.variant);
+    const bool combination = is_whole_model_error(f) || !locate_exact(f, c.variant);
     std::string message = e.message();
     if (combination && cells.size() > 1) message += " in the cell " + describe(c);
     throw InputError(message, locate(f, c.variant), f);
