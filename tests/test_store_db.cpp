@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "common/error.h"
 #include "store/schema.h"
@@ -353,4 +354,24 @@ TEST_CASE("a WAL reader is not blocked by an open write transaction") {
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
   REQUIRE(sqlite3_exec(writer->handle(), "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
   CHECK(scalar(*reader, "SELECT status FROM runs") == "running");
+}
+
+TEST_CASE("runs on several threads record their epochs through one store") {
+  TempDir dir;
+  auto store = Store::open(dir.file("r.db"));
+  std::vector<PlannedRun> runs;
+  for (int batch = 1; batch <= 4; ++batch) runs.push_back(planned(0.001, batch));
+  const int64_t id = store->upsert_sweep(sweep_named("threads", {"train.batch_size"}), runs);
+  const auto rows = store->runs_of(id);
+  std::vector<std::thread> threads;
+  for (const RunRow& row : rows)
+    threads.emplace_back([&store, run = row.id] {
+      store->start_run(run, "cpu", "cpu", 1);
+      const RunResult result = done_result(0.5, 5);
+      for (const EpochMetrics& epoch : result.epochs) store->record_epoch(run, epoch);
+      store->finish_run(run, result);
+    });
+  for (auto& thread : threads) thread.join();
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM epochs") == "20");
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM runs WHERE status = 'done' AND epochs_run = 5") == "4");
 }

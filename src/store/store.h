@@ -79,6 +79,8 @@ class Store {
 
   // All runs of a sweep, in insertion order.
   std::vector<RunRow> runs_of(int64_t sweep_id);
+  // The most recently added run with this hash, in any sweep (runs_of gives
+  // one sweep's).
   std::optional<RunRow> run_by_hash(const std::string& hash);
 
   // Run lifecycle. start_run clears earlier epochs of an interrupted/failed attempt.
