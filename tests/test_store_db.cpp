@@ -163,6 +163,30 @@ TEST_CASE("a database from a newer sweep is refused, naming both versions") {
   }
 }
 
+TEST_CASE("an older database is migrated in place, keeping its rows; read-only opens read it as it is") {
+  if (kSchemaVersion < 2) return;  // nothing older than the first version
+  TempDir dir;
+  const std::string path = dir.file("old.db");
+  Store::open(path)->upsert_sweep(sweep_named("kept", {}), {planned(0.001, 32)});
+  // Turn it back into a version 1 database: what step 2 adds is not there yet.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "DROP TABLE slurm_submissions; PRAGMA user_version = 1", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  sqlite3_close(raw);
+
+  auto reader = Store::open(path, Store::Mode::read_only);
+  CHECK(scalar(*reader, "PRAGMA user_version") == "1");
+  CHECK(scalar(*reader, "SELECT COUNT(*) FROM runs") == "1");
+  reader.reset();
+
+  auto store = Store::open(path);
+  CHECK(scalar(*store, "PRAGMA user_version") == std::to_string(kSchemaVersion));
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM slurm_submissions") == "0");
+  CHECK(scalar(*store, "SELECT name FROM sweeps") == "kept");
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM results") == "1");
+}
+
 TEST_CASE("files that are not sweep databases are refused, missing ones for reading too") {
   TempDir dir;
   const std::string text = dir.file("notes.txt");
