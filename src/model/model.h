@@ -88,7 +88,7 @@ struct LayerInfo {
   Shape input, output;
   int64_t trainable = 0;     // trainable parameter count
   int64_t non_trainable = 0; // e.g. BatchNorm moving statistics
-  int64_t flops = 0;         // forward FLOPs per sample (multiply-add = 2)
+  int64_t flops = 0;         // forward FLOPs per sample (multiply-add = 2; conventions in model/infer.cpp)
 };
 
 struct ModelInfo {
