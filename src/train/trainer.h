@@ -37,7 +37,8 @@ struct RunResult {
   std::string error;                 // for failed / diverged / interrupted
   std::vector<EpochMetrics> epochs;  // the epochs that completed
   Evaluation test;                   // valid when status == done
-  int stop_epoch = 0;                // last epoch run (early stopping stops before train.epochs)
+  int stop_epoch = 0;                // last epoch completed (early stopping stops before train.epochs;
+                                     // a diverged/interrupted run: the epochs before the one cut short)
   bool early_stopped = false;
   double wall_seconds = 0;
   std::string backend, device;
@@ -48,6 +49,7 @@ class TrainObserver {
  public:
   virtual ~TrainObserver() = default;
   virtual void on_start(int /*epochs*/, int /*batches_per_epoch*/) {}
+  // epoch and batch are 1-based; the running values are the epoch's so far.
   virtual void on_batch(int /*epoch*/, int /*batch*/, double /*running_loss*/, double /*running_accuracy*/) {}
   virtual void on_epoch(const EpochMetrics&) {}
   // Polled between batches; true stops the run as `interrupted`.
@@ -57,15 +59,21 @@ class TrainObserver {
 // Train `config` on `backend` with `options`: everything a run does, start to
 // end. Never throws for problems of the run itself: they come back as a
 // RunResult with status failed (exception text) or diverged (non-finite loss).
+// The session's seed and precision are taken from config.train (options'
+// own values are ignored); threads and device come from options.
 RunResult train_run(const RunConfig& config, Backend& backend, const SessionOptions& options,
                     TrainObserver& observer);
 
 // Evaluate probabilities against labels (exposed for tests and the GPU parity check).
+// Loss: softmax -log(max(p_y, 1e-7)); sigmoid outputs as Keras, on q = p/sum(p)
+// clipped to [1e-7, 1-1e-7]. Macro precision/recall/F1 as sklearn (average='macro',
+// zero_division=0): over classes present in the labels or the predictions.
 Evaluation evaluate_probs(const std::vector<float>& probs, const std::vector<uint8_t>& labels, int classes,
                           bool sigmoid_output);
 
 // The epoch's sample order: a permutation of [0, n) from the run's seed and
-// the epoch number (rng stream kShuffle), identical on every backend.
+// the epoch number (1-based, as the loop passes it; rng stream kShuffle),
+// identical on every backend.
 std::vector<int32_t> epoch_permutation(int64_t n, uint64_t seed, int epoch);
 
 }  // namespace sweep
