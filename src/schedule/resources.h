@@ -3,10 +3,15 @@
 // CPU cores are split into lanes x threads-per-run. For throughput, several
 // single-threaded runs side by side beat one run with all the cores: the
 // small networks of a sweep scale poorly inside one run (per-batch overheads,
-// small GEMMs) but well across independent runs (bench/schedule measures
-// both ways on the machine at hand). So the automatic choice is one
-// thread per run while there are at least as many runs as cores; only when
-// fewer runs than cores are left to do do the runs get the spare cores.
+// small GEMMs, OpenMP barriers) but well across independent runs. Measured by
+// bench/schedule on the shared 2-core build machine (load average ~14): two
+// runs side by side with 1 thread each finished 17x (conv8, batch 32), 46x
+// (conv8, batch 128) and 19x (conv32-conv64, batch 64) sooner than the same
+// two one after the other with 2 threads each; a loaded machine makes OpenMP
+// teams stall whenever one of their threads is descheduled. So the automatic
+// choice is one thread per run while runs outnumber cores; with fewer runs
+// than cores the spare cores are shared out only when the calibration at
+// that thread count measures it faster for those runs (run_sweep checks).
 // --jobs and --threads-per-run override it.
 //
 // GPUs: each device takes N runs at once (small networks leave a GPU mostly

@@ -324,6 +324,36 @@ class SweepRunner {
   Clock::time_point start_;
 };
 
+// Fewer runs than cores: the plan gives each run the spare cores. Keep that
+// only if it is measured to pay off here and now: the calibration at that
+// thread count against one thread, applied to these runs' FLOPs and batch
+// counts. Under load, OpenMP teams whose threads get descheduled stall at
+// every barrier (bench/schedule measured 17-46x slowdowns on a 2-core machine
+// at load 14), and small networks gain little from threads even when idle.
+std::string keep_threads_if_faster(ResourcePlan& plan, const std::vector<Job>& jobs) {
+  constexpr double kWorthIt = 1.2;  // less is within the calibration's noise: keep the simpler choice
+  try {
+    const Calibration& one = calibration(plan.cpu_backend, 1);
+    const Calibration& many = calibration(plan.cpu_backend, plan.threads_per_run);
+    double seconds_one = 0, seconds_many = 0;
+    for (const Job& job : jobs) {
+      const RunWork work = run_work(job.run->config);
+      seconds_one += estimate_seconds(work, one);
+      seconds_many += estimate_seconds(work, many);
+    }
+    const double speedup = seconds_many > 0 ? seconds_one / seconds_many : 0;
+    if (speedup >= kWorthIt)
+      return fmt::format("{} threads per run: measured {:.1f}x faster than 1 here", plan.threads_per_run, speedup);
+    const std::string note = fmt::format("1 thread per run: {} threads measured only {:.2f}x as fast here",
+                                         plan.threads_per_run, speedup);
+    plan.threads_per_run = 1;
+    return note;
+  } catch (const std::exception& error) {
+    plan.threads_per_run = 1;
+    return std::string("1 thread per run (could not measure more: ") + error.what() + ")";
+  }
+}
+
 void print_summary(const std::string& name, const SweepOutcome& outcome, const std::vector<std::string>& problems) {
   std::string line = fmt::format("sweep '{}': {} runs: {} done", name, outcome.total, outcome.done + outcome.skipped);
   if (outcome.skipped > 0) line += fmt::format(" ({} already done before)", outcome.skipped);
@@ -367,7 +397,10 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
     }
     jobs.push_back(Job{&run, row->second.id, run_label(run, i), {}});
   }
-  const ResourcePlan plan = plan_resources(options, available_cores(), static_cast<int>(jobs.size()), gpus);
+  ResourcePlan plan = plan_resources(options, available_cores(), static_cast<int>(jobs.size()), gpus);
+  std::string threads_note;
+  if (options.jobs == 0 && options.threads_per_run == 0 && plan.threads_per_run > 1)
+    threads_note = keep_threads_if_faster(plan, jobs);
 
   if (!jobs.empty()) {
     const std::vector<Lane> lanes = make_lanes(plan);
@@ -382,6 +415,7 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
     if (plan.gpu_devices > 0)
       where += fmt::format("{}{} GPU(s) x {} runs", where.empty() ? "" : " + ", plan.gpu_devices,
                            plan.gpu_runs_per_device);
+    if (!threads_note.empty()) board.message(threads_note);
     board.message(fmt::format("sweep '{}': {} runs to do ({} already done), {} at once: {}; estimated {}", grid.name,
                               jobs.size(), outcome.skipped, lanes.size(), where,
                               format_duration(queued / double(lanes.size()))));
