@@ -154,6 +154,10 @@ TEST_CASE("cpu matches ref: pooling") {
   const LayerSpec c = conv(4, 3, 1, Padding::same, Activation::tanh);
   check_case({"maxpool 2", kImage, {c, pool(LayerKind::maxpool2d, 2, 0)}});
   check_case({"maxpool 3 stride 2 (overlapping)", kImage, {c, pool(LayerKind::maxpool2d, 3, 2)}});
+  check_case({"relu conv + maxpool 2 on odd maps", {2, 9, 9, false},
+              {conv(4, 3, 1, Padding::same, Activation::relu), pool(LayerKind::maxpool2d, 2, 0)}});
+  check_case({"leaky conv + maxpool 2x2 stride 3", {2, 9, 9, false},
+              {conv(4, 3, 1, Padding::same, Activation::leaky_relu, 0.2), pool(LayerKind::maxpool2d, 2, 3)}});
   check_case({"avgpool 2", kImage, {c, pool(LayerKind::avgpool2d, 2, 0)}});
   check_case({"avgpool 3 stride 1", kImage, {c, pool(LayerKind::avgpool2d, 3, 1)}});
 }

@@ -34,6 +34,18 @@ void activation_forward(Activation f, float alpha, const float* x, float* y, int
 // their pre-activation. dx may alias dy.
 void activation_backward(Activation f, float alpha, const float* y, const float* dy, float* dx, int64_t count);
 
+// f'(x) written in terms of y = f(x), for one element (linear..elu).
+inline float activation_derivative(Activation f, float alpha, float y) {
+  switch (f) {
+    case Activation::relu: return y > 0.0f ? 1.0f : 0.0f;
+    case Activation::leaky_relu: return y > 0.0f ? 1.0f : alpha;
+    case Activation::sigmoid: return y * (1.0f - y);
+    case Activation::tanh: return 1.0f - y * y;
+    case Activation::elu: return y > 0.0f ? 1.0f : y + alpha;
+    default: return 1.0f;
+  }
+}
+
 // ---- dropout --------------------------------------------------------------
 // Inverted dropout on an NHWC tensor. Element (n,c,h,w) is kept iff
 // uniform01(key, counter_base + j) >= rate, j its flat NCHW index; kept
@@ -53,7 +65,10 @@ struct PoolGeom {
 // argmax (may be null in inference) records the window position ky*pw+kx of
 // the first maximum, so the window must have at most 256 positions.
 void maxpool_forward(const PoolGeom& g, const float* x, float* y, uint8_t* argmax);
-void maxpool_backward(const PoolGeom& g, const float* dy, const uint8_t* argmax, float* dx);
+// f != linear folds the backward of the activation that produced the pool's
+// input x (f'(x) from its output, as activation_backward) into the scatter.
+void maxpool_backward(const PoolGeom& g, const float* dy, const uint8_t* argmax, float* dx,
+                      Activation f = Activation::linear, float alpha = 0, const float* x = nullptr);
 void avgpool_forward(const PoolGeom& g, const float* x, float* y);
 void avgpool_backward(const PoolGeom& g, const float* dy, float* dx);
 

@@ -10,50 +10,100 @@ namespace sweep::cpu_kernels {
 
 void maxpool_forward(const PoolGeom& g, const float* x, float* y, uint8_t* argmax) {
   const int64_t rows = g.n * g.oh;
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t i = r / g.oh;
-    const int oy = int(r % g.oh);
+#pragma omp parallel
+  {
+    // Per-thread running maxima over one output pixel's channels.
     std::vector<float> best(static_cast<size_t>(g.c));
     std::vector<uint8_t> where(static_cast<size_t>(g.c));
-    for (int ox = 0; ox < g.ow; ++ox) {
-      for (int ky = 0; ky < g.ph; ++ky) {
-        for (int kx = 0; kx < g.pw; ++kx) {
-          const float* src = x + ((i * g.ih + oy * g.sh + ky) * g.iw + ox * g.sw + kx) * g.c;
-          const uint8_t pos = uint8_t(ky * g.pw + kx);
-          if (ky == 0 && kx == 0) {
-            for (int ch = 0; ch < g.c; ++ch) best[size_t(ch)] = src[ch], where[size_t(ch)] = 0;
-          } else {
-            for (int ch = 0; ch < g.c; ++ch) {
-              const bool more = src[ch] > best[size_t(ch)];  // strict: the first maximum wins
-              best[size_t(ch)] = more ? src[ch] : best[size_t(ch)];
-              where[size_t(ch)] = more ? pos : where[size_t(ch)];
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t i = r / g.oh;
+      const int oy = int(r % g.oh);
+      for (int ox = 0; ox < g.ow; ++ox) {
+        float* b = best.data();
+        uint8_t* wh = where.data();
+        for (int ky = 0; ky < g.ph; ++ky) {
+          for (int kx = 0; kx < g.pw; ++kx) {
+            const float* src = x + ((i * g.ih + oy * g.sh + ky) * g.iw + ox * g.sw + kx) * g.c;
+            const uint8_t pos = uint8_t(ky * g.pw + kx);
+            if (pos == 0) {
+              for (int ch = 0; ch < g.c; ++ch) b[ch] = src[ch], wh[ch] = 0;
+            } else {
+              for (int ch = 0; ch < g.c; ++ch) {
+                const bool more = src[ch] > b[ch];  // strict: the first maximum wins
+                b[ch] = more ? src[ch] : b[ch];
+                wh[ch] = more ? pos : wh[ch];
+              }
             }
           }
         }
+        const int64_t out = ((i * g.oh + oy) * g.ow + ox) * g.c;
+        std::memcpy(y + out, b, static_cast<size_t>(g.c) * sizeof(float));
+        if (argmax) std::memcpy(argmax + out, wh, static_cast<size_t>(g.c));
       }
-      const int64_t out = ((i * g.oh + oy) * g.ow + ox) * g.c;
-      std::memcpy(y + out, best.data(), size_t(g.c) * sizeof(float));
-      if (argmax) std::memcpy(argmax + out, where.data(), size_t(g.c));
     }
   }
 }
 
-void maxpool_backward(const PoolGeom& g, const float* dy, const uint8_t* argmax, float* dx) {
+void maxpool_backward(const PoolGeom& g, const float* dy, const uint8_t* argmax, float* dx, Activation f,
+                      float alpha, const float* x) {
   const int64_t sample_in = int64_t(g.ih) * g.iw * g.c;
+  const bool disjoint = g.sh >= g.ph && g.sw >= g.pw;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < g.n; ++i) {
     float* dxi = dx + i * sample_in;
-    std::memset(dxi, 0, size_t(sample_in) * sizeof(float));
-    for (int oy = 0; oy < g.oh; ++oy)
-      for (int ox = 0; ox < g.ow; ++ox) {
+    if (!disjoint) {
+      std::memset(dxi, 0, size_t(sample_in) * sizeof(float));
+      for (int oy = 0; oy < g.oh; ++oy)
+        for (int ox = 0; ox < g.ow; ++ox) {
+          const int64_t out = ((i * g.oh + oy) * g.ow + ox) * g.c;
+          for (int ch = 0; ch < g.c; ++ch) {
+            const int pos = argmax[out + ch];
+            const int64_t at = (int64_t(oy * g.sh + pos / g.pw) * g.iw + ox * g.sw + pos % g.pw) * g.c + ch;
+            dxi[at] += dy[out + ch];
+          }
+        }
+      if (f != Activation::linear) {
+        const float* xi = x + i * sample_in;
+        for (int64_t k = 0; k < sample_in; ++k) dxi[k] *= activation_derivative(f, alpha, xi[k]);
+      }
+      continue;
+    }
+    // Disjoint windows: write every input position once (the winner gets the
+    // gradient, times f'(x) when the producer's activation is folded in), no
+    // separate zeroing pass; positions outside every window are zeroed.
+    const int covered_h = g.oh * g.sh, covered_w = g.ow * g.sw;
+    for (int iy = 0; iy < g.ih; ++iy) {
+      const int oy = iy / g.sh, ky = iy % g.sh;
+      float* row = dxi + int64_t(iy) * g.iw * g.c;
+      if (iy >= covered_h || ky >= g.ph) {
+        std::memset(row, 0, size_t(g.iw) * g.c * sizeof(float));
+        continue;
+      }
+      for (int ix = 0; ix < g.iw; ++ix) {
+        const int ox = ix / g.sw, kx = ix % g.sw;
+        float* d = row + int64_t(ix) * g.c;
+        if (ix >= covered_w || kx >= g.pw) {
+          std::memset(d, 0, size_t(g.c) * sizeof(float));
+          continue;
+        }
         const int64_t out = ((i * g.oh + oy) * g.ow + ox) * g.c;
-        for (int ch = 0; ch < g.c; ++ch) {
-          const int pos = argmax[out + ch];
-          const int iy = oy * g.sh + pos / g.pw, ix = ox * g.sw + pos % g.pw;
-          dxi[(int64_t(iy) * g.iw + ix) * g.c + ch] += dy[out + ch];
+        const uint8_t pos = uint8_t(ky * g.pw + kx);
+        const float* xv = x ? x + i * sample_in + (int64_t(iy) * g.iw + ix) * g.c : nullptr;
+        switch (f) {
+          case Activation::relu:
+            for (int ch = 0; ch < g.c; ++ch) d[ch] = argmax[out + ch] == pos && xv[ch] > 0.0f ? dy[out + ch] : 0.0f;
+            break;
+          case Activation::linear:
+            for (int ch = 0; ch < g.c; ++ch) d[ch] = argmax[out + ch] == pos ? dy[out + ch] : 0.0f;
+            break;
+          default:
+            for (int ch = 0; ch < g.c; ++ch)
+              d[ch] = argmax[out + ch] == pos ? dy[out + ch] * activation_derivative(f, alpha, xv[ch]) : 0.0f;
+            break;
         }
       }
+    }
   }
 }
 

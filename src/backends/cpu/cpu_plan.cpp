@@ -20,6 +20,9 @@ struct Plan::Layer {
   Shape in, out;
   bool is_output = false;
   bool alias = false;  // Flatten that needs no data movement
+  // conv/dense: the max pool right after applies this layer's activation
+  // backward inside its scatter (one pass instead of two).
+  bool activation_folded_into_next = false;
   Buffer aux;          // max-pool argmax / dropout mask
   Buffer saved_mean, saved_invstd;
   k::PoolGeom pool;
@@ -141,6 +144,11 @@ Plan::Plan(const NetDesc& net, ParamStore& params, int64_t batch, const dnnl::en
       case LayerKind::flatten:
       case LayerKind::activation: break;
     }
+  }
+  for (size_t i = 0; i + 1 < count; ++i) {
+    Layer& L = *layers_[i];
+    L.activation_folded_into_next = L.dnnl && L.fused != Activation::linear &&
+                                    layers_[i + 1]->spec->kind == LayerKind::maxpool2d && grad_[i + 1] != nullptr;
   }
   // One user-mode scratchpad per plan, shared by its primitives: they run one
   // at a time, and no other session ever touches it.
@@ -416,7 +424,8 @@ void Plan::backward_layer(dnnl::stream& stream, size_t i) {
   switch (s.kind) {
     case LayerKind::conv2d:
     case LayerKind::dense:
-      if (L.fused != Activation::linear) k::activation_backward(L.fused, float(s.alpha), act_[i + 1], dy, dy, count);
+      if (L.fused != Activation::linear && !L.activation_folded_into_next)
+        k::activation_backward(L.fused, float(s.alpha), act_[i + 1], dy, dy, count);
       if (net_.bf16) k::f32_to_bf16(dy, L.ddst_lp.as<uint16_t>(), count);
       L.bwd_weights.execute(stream, L.bwd_weights_args);
       if (L.grad_copy) L.grad_copy->prim.execute(stream, L.grad_copy->args);
@@ -424,7 +433,13 @@ void Plan::backward_layer(dnnl::stream& stream, size_t i) {
       stream.wait();
       break;
     case LayerKind::maxpool2d:
-      if (dx) k::maxpool_backward(L.pool, dy, L.aux.as<uint8_t>(), dx);
+      if (dx) {
+        const Layer& prev = *layers_[i - 1];
+        if (prev.activation_folded_into_next)
+          k::maxpool_backward(L.pool, dy, L.aux.as<uint8_t>(), dx, prev.fused, float(prev.spec->alpha), act_[i]);
+        else
+          k::maxpool_backward(L.pool, dy, L.aux.as<uint8_t>(), dx);
+      }
       break;
     case LayerKind::avgpool2d:
       if (dx) k::avgpool_backward(L.pool, dy, dx);
