@@ -102,6 +102,14 @@ const char* kRunsState = "SELECT hash, status, attempts, started FROM runs ORDER
 TEST_CASE("sweep run, query, resume and extend a tiny grid") {
   TempDir dir;
   write(dir.path / "grid.yaml", grid("[0.001, 0.01]"));
+  const Result plan = sweep(dir.path, {"plan", "grid.yaml", "--summary"});
+  INFO(plan.out, plan.err);
+  REQUIRE(plan.exit_code == 0);
+  CHECK(plan.out.find("learning_rate") != std::string::npos);
+  CHECK(plan.out.find("2 runs") != std::string::npos);
+  CHECK(plan.out.find("Total params:") != std::string::npos);  // the Keras-style summary
+  CHECK_FALSE(fs::exists(dir.path / "results.db"));              // planning writes nothing
+
   Result run = sweep(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
   INFO(run.out, run.err);
   REQUIRE(run.exit_code == 0);
