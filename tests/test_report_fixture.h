@@ -142,6 +142,24 @@ inline std::unique_ptr<sweep::Store> build(const std::string& path) {
     add_run(db, 2, std::string("h2_") + act, config(0.001, 256, 0, act),
             std::string(R"({"train.activation":")") + act + "\"}", 0, r);
   }
+  // Sweep 3 "ofat" (one factor at a time with variants): variant lr varies the
+  // learning rate at batch 64, variant batch varies the batch size at lr 0.001.
+  exec(db,
+       "INSERT INTO sweeps (id, name, description, grid_path, grid_text, varied, created, updated, host, sweep_version) "
+       "VALUES (3,'ofat','','ofat.yaml','','[\"variant\",\"train.learning_rate\",\"train.batch_size\"]',"
+       "'2025-01-04T09:00:00Z','2025-01-04T09:00:00Z','testhost','0.1.0')");
+  const struct { const char* variant; double lr; int batch; double acc; } ofat[] = {
+      {"lr", 0.001, 64, 0.9800}, {"lr", 0.01, 64, 0.9500}, {"batch", 0.001, 64, 0.9700}, {"batch", 0.001, 128, 0.9600}};
+  int k = 0;
+  for (const auto& o : ofat) {
+    FixtureRun r{o.lr, o.batch, 0, "done", o.acc, ""};
+    char varied[256];
+    std::snprintf(varied, sizeof varied, R"({"variant":"%s","train.learning_rate":%g,"train.batch_size":%d})", o.variant,
+                  o.lr, o.batch);
+    const std::string hash = "h3_" + std::to_string(k++);
+    add_run(db, 3, hash, config(o.lr, o.batch, 0), varied, 0, r);
+    exec(db, std::string("UPDATE runs SET variant = '") + o.variant + "' WHERE hash = '" + hash + "'");
+  }
   return store;
 }
 

@@ -115,7 +115,7 @@ TEST_CASE("every section is present with the right numbers") {
   CHECK(has(md, "`train.optimizer` adam"));
   CHECK(has(md, "`train.epochs` 3"));
   CHECK_FALSE(has(md, "`train.learning_rate` 0.001"));  // varied, so not fixed
-  CHECK(has(md, "the first 6000, of which the last 10% are the validation split"));
+  CHECK(has(md, "the first 6,000, of which the last 10% are the validation split"));
   CHECK(has(md, "test images: 150"));  // the confusion matrix's total
   CHECK(has(md, "`cpu` backend on Test CPU (2 threads)"));
   CHECK(has(md, "2025-01-02T10:00:00Z to 2025-01-02T10:00:30Z"));
@@ -208,6 +208,19 @@ TEST_CASE("no repeats: one row per run, and the write-up comparison") {
   CHECK(has(md, "## Compared with the write-up"));
   CHECK(has(md, "| [4-0] activation relu | 0.9916 | 0.9801 | -0.0115 | 10 |"));
   CHECK(has(md, "| [4-1] activation sigmoid | 0.9801 | 0.9612 | -0.0189 | 11 |"));
+}
+
+TEST_CASE("a field is compared over runs that differ in it alone") {
+  Fixture f;
+  const std::string md = build_report(f.db(), "ofat", "x").markdown;
+  // Learning rate: the batch-64 runs (the batch-128 run has no lr partner).
+  CHECK(has(md, "Compared over the 3 of 4 runs that have a partner differing in learning rate alone."));
+  CHECK(has(md, "learning rate 0.001 gives the best mean test accuracy, 0.9750; 0.01 is worst, 0.9500; spread 0.0250."));
+  // Batch size: the lr-0.001 runs.
+  CHECK(has(md, "batch size 64 gives the best mean test accuracy, 0.9750; 128 is worst, 0.9600; spread 0.0150."));
+  // The variant itself is a factor over every run.
+  CHECK(has(md, "| lr | 2 | 0.9650 |"));
+  CHECK(has(md, "| batch | 2 | 0.9650 |"));
 }
 
 TEST_CASE("the whole database, regenerated, is byte-identical") {

@@ -24,6 +24,26 @@ void flatten(const json& node, const std::string& prefix, std::vector<std::pair<
   }
 }
 
+// Settings that do nothing in this configuration (an empty data dir, HOG
+// options on raw pixels, another optimizer's parameters, early stopping off)
+// would only bury the ones that matter.
+bool relevant(const json& config, const std::string& path, const json& value) {
+  auto get = [&](const char* a, const char* b) -> json {
+    return config.contains(a) && config.at(a).contains(b) ? config.at(a).at(b) : json();
+  };
+  const json optimizer = get("train", "optimizer");
+  if (path == "dataset.dir") return value != json("");
+  if (path.rfind("dataset.hog.", 0) == 0) return get("dataset", "transform") == json("hog");
+  if (path.rfind("train.early_stopping.", 0) == 0)
+    return path == "train.early_stopping.patience" || get("train", "early_stopping").value("patience", 0) > 0;
+  if (path == "train.momentum") return optimizer != json("adam");
+  if (path == "train.nesterov") return optimizer == json("sgd");
+  if (path == "train.beta_1" || path == "train.beta_2") return optimizer == json("adam");
+  if (path == "train.rho") return optimizer == json("rmsprop");
+  if (path == "train.epsilon") return optimizer != json("sgd");
+  return true;
+}
+
 }  // namespace
 
 Stat stat_of(const std::vector<double>& values) {
@@ -151,25 +171,22 @@ Effect effect_of(const SweepData& sweep, const std::string& factor, const std::v
                  std::optional<double> noise_sd) {
   Effect effect;
   effect.factor = factor;
-  // With variants, compare like with like: keep the variants that vary this factor.
-  std::map<std::string, std::set<std::string>> per_variant;
-  std::vector<std::string> variant_order;
-  for (const auto& r : sweep.runs) {
-    if (!per_variant.count(r.variant)) variant_order.push_back(r.variant);
-    per_variant[r.variant].insert(value_of(r, factor).dump());
-  }
-  if (factor != "variant" && per_variant.size() > 1)
-    for (const auto& v : variant_order)
-      if (per_variant[v].size() > 1) effect.within_variants.push_back(v);
+  // Group runs by their values of every other factor; a group where this
+  // factor takes several values is a controlled comparison.
+  std::map<std::string, std::set<std::string>> values_in_group;
+  auto group_key = [&](const RunData& r) {
+    json key = json::object();
+    for (const auto& other : factors)
+      if (other != factor && other != "variant") key[other] = value_of(r, other);
+    return key.dump();
+  };
+  for (const auto& r : sweep.runs) values_in_group[group_key(r)].insert(value_of(r, factor).dump());
   SweepData subset;
-  const SweepData* pool = &sweep;
-  if (!effect.within_variants.empty()) {
-    for (const auto& r : sweep.runs)
-      if (std::find(effect.within_variants.begin(), effect.within_variants.end(), r.variant) !=
-          effect.within_variants.end())
-        subset.runs.push_back(r);
-    pool = &subset;
-  }
+  for (const auto& r : sweep.runs)
+    if (factor == "variant" || values_in_group[group_key(r)].size() > 1) subset.runs.push_back(r);
+  effect.total = static_cast<int>(sweep.runs.size());
+  effect.compared = static_cast<int>(subset.runs.size());
+  const SweepData* pool = subset.runs.empty() ? &sweep : &subset;
   for (const json& value : values_of(*pool, factor)) {
     EffectRow row;
     row.value = value;
@@ -223,6 +240,7 @@ std::vector<std::pair<std::string, json>> fixed_settings(const SweepData& sweep)
   flatten(sweep.runs.front().config, "", first);
   for (auto& [path, value] : first) {
     if (path == "variant" || path.rfind("model", 0) == 0 || path.empty()) continue;
+    if (!relevant(sweep.runs.front().config, path, value)) continue;
     const bool same = std::all_of(sweep.runs.begin(), sweep.runs.end(),
                                   [&](const RunData& r) { return value_of(r, path) == value; });
     if (same) fixed_list.emplace_back(path, value);
@@ -255,13 +273,20 @@ std::vector<ConfusedPair> confused_pairs(const RunData& run) {
 
 std::string run_label(const SweepData& sweep, const RunData& run, const std::vector<std::string>& factors) {
   std::string label;
+  const bool by_variant = std::find(factors.begin(), factors.end(), "variant") != factors.end();
   for (const auto& f : factors) {
+    // With variants, the variant's name says most: add only what varies inside it.
+    if (by_variant && f != "variant") {
+      std::set<std::string> inside;
+      for (const auto& other : sweep.runs)
+        if (other.variant == run.variant) inside.insert(value_of(other, f).dump());
+      if (inside.size() < 2) continue;
+    }
     const json v = value_of(run, f);
     const std::string text = value_text(v);
     if (!label.empty()) label += ", ";
     label += f == "variant" ? text : field_name(f, factors) + " " + text;
   }
-  (void)sweep;
   return label;
 }
 

@@ -59,10 +59,11 @@ struct Effect {
   std::string factor;
   std::vector<EffectRow> rows;  // in values_of order; rows without done runs have n == 0
   std::string sentence;         // the plain conclusion
-  // One-factor-at-a-time grids (variants): the factor is compared only within
-  // the variants where it takes several values, so that other settings stay
-  // equal; empty = over every run.
-  std::vector<std::string> within_variants;
+  // Like is compared with like: only runs that have a partner differing in
+  // this factor alone (all other factors equal; seeds aside) are counted.
+  // compared == total: every run qualifies; compared == 0: none does, and the
+  // table falls back to every run (other settings differ too).
+  int compared = 0, total = 0;
 };
 Effect effect_of(const SweepData& sweep, const std::string& factor, const std::vector<std::string>& factors,
                  std::optional<double> noise_sd);

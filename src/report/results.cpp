@@ -117,12 +117,12 @@ void section_effects(SweepReport& r) {
   for (const auto& f : r.factors) {
     const Effect e = effect_of(r.sweep, f, r.factors, r.noise_sd);
     r.md += "### " + field_name(f, r.factors) + " (`" + f + "`)\n\n";
-    if (!e.within_variants.empty()) {
-      std::string names;
-      for (const auto& v : e.within_variants) names += (names.empty() ? "" : ", ") + v;
-      r.md += "Compared within the variant" + std::string(e.within_variants.size() > 1 ? "s" : "") +
-              " that vary it (other settings equal): " + names + ".\n\n";
-    }
+    if (e.compared == 0)
+      r.md += "No two runs differ in " + field_name(f, r.factors) +
+              " alone, so this compares all runs, whose other settings differ too.\n\n";
+    else if (e.compared < e.total)
+      r.md += "Compared over the " + std::to_string(e.compared) + " of " + std::to_string(e.total) +
+              " runs that have a partner differing in " + field_name(f, r.factors) + " alone.\n\n";
     r.md += std::string("| Value | Runs | Mean test accuracy |") + (r.noise_sd ? " SD |" : "") +
             " Best test accuracy | Best run |\n|---|---:|---:|" + (r.noise_sd ? "---:|" : "") + "---:|---:|\n";
     for (const auto& row : e.rows) {

@@ -37,7 +37,7 @@ std::string dataset_text(const SweepReport& r) {
   const json test_limit = value_of(run, "dataset.test_limit");
   const json split = value_of(run, "dataset.validation_split");
   text += "; training images: ";
-  text += train_limit.is_number() && train_limit.get<double>() > 0 ? "the first " + value_text(train_limit) : "all";
+  text += train_limit.is_number() && train_limit.get<double>() > 0 ? "the first " + thousands(train_limit.get<int64_t>()) : "all";
   if (split.is_number() && split.get<double>() > 0)
     text += ", of which the last " + fixed(split.get<double>() * 100, 0) + "% are the validation split";
   // The confusion matrix counts every test image, so it gives the test-set size.
@@ -49,7 +49,7 @@ std::string dataset_text(const SweepReport& r) {
     }
   text += "; test images: ";
   if (test_count > 0) text += thousands(test_count);
-  else text += test_limit.is_number() && test_limit.get<double>() > 0 ? "the first " + value_text(test_limit) : "all";
+  else text += test_limit.is_number() && test_limit.get<double>() > 0 ? "the first " + thousands(test_limit.get<int64_t>()) : "all";
   return text;
 }
 
