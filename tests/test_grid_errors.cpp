@@ -211,3 +211,18 @@ TEST_CASE("load_grid reports a missing file") {
     CHECK(e.message().starts_with("cannot read the grid file"));
   }
 }
+
+TEST_CASE("the report's reference block is accepted and its paths checked") {
+  const std::string ok = kNet + R"(train: {learning_rate: [0.001, 0.01]}
+reference:
+  source: "write-up 000"
+  results:
+    - {label: "[1-1]", match: {train.learning_rate: 0.001}, test_accuracy: 0.9919}
+)";
+  CHECK(parse_grid(ok, "g.yaml").runs.size() == 2);
+  const Caught bad = error_of(kNet + "reference:\n  results:\n    - {match: {train.learning_rat: 0.001}, test_accuracy: 0.99}\n");
+  CHECK(bad.line == 5);
+  CHECK(bad.message == "reference names unknown field 'train.learning_rat'; did you mean 'train.learning_rate'?");
+  CHECK(error_of(kNet + "reference: {results: [{match: {train.epochs: 1}, test_accuracy: high}]}\n").message ==
+        "expected a number, got 'high'");
+}

@@ -164,6 +164,27 @@ struct Reader {
     }
   }
 
+  // reference: the write-up's figures that `sweep report` sets beside ours;
+  // it does not change the runs, but its paths and numbers are checked here.
+  void read_reference(const json& r) {
+    check_keys(mapping(r, "reference"), "reference", {"source", "results"});
+    if (r.contains("source")) string(r["source"], "reference.source");
+    if (!r.contains("results")) return;
+    for (size_t i = 0; i < list(r["results"], "reference.results").size(); ++i) {
+      const std::string item = "reference.results." + std::to_string(i);
+      check_keys(mapping(r["results"][i], item), item, {"label", "match", "test_accuracy", "test_loss"});
+      const json& result = r["results"][i];
+      if (!result.contains("match")) fail(item, "a reference result needs 'match' (the field values of the run it describes)");
+      for (const auto& [key, value] : mapping(result["match"], item + ".match").items()) {
+        const std::string key_path = item + ".match." + key;
+        check_field_path(key, g.tree.key_at.count(key_path) ? g.tree.key_at[key_path] : g.tree.nearest(key_path), "reference");
+      }
+      for (const char* metric : {"test_accuracy", "test_loss"})
+        if (result.contains(metric) && !result[metric].is_number())
+          fail(item + "." + metric, "expected a number, got '" + shown(result[metric]) + "'");
+    }
+  }
+
   void read() {
     json& root = g.tree.root;
     if (root.is_null()) fail("", "the grid is empty: expected a mapping with dataset, model and train");
@@ -186,6 +207,7 @@ struct Reader {
     if (root.contains("include")) g.include = cell_list(root["include"], "include", "include");
     if (root.contains("variants")) read_variants(root["variants"]);
     if (root.contains("search")) read_search(root["search"]);
+    if (root.contains("reference")) read_reference(root["reference"]);
   }
 };
 
