@@ -63,13 +63,15 @@ def main():
     p.add_argument("--data-dir", default="data")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--limit", type=int, default=0, help="train on the first N images (0 = the 54,000 fit images)")
+    p.add_argument("--limit", type=int, default=0,
+                   help="use the first N training images before the 0.1 validation split, as bench_train (0 = all)")
     p.add_argument("--bf16", action="store_true", help="also time torch.autocast bf16")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     images = read_idx(f"{a.data_dir}/mnist/train-images-idx3-ubyte.gz")
     labels = read_idx(f"{a.data_dir}/mnist/train-labels-idx1-ubyte.gz")
-    fit = int(len(images) * 0.9) if a.limit == 0 else a.limit
+    total = len(images) if a.limit == 0 else min(a.limit, len(images))
+    fit = total - int(total * 0.1)  # Keras' validation_split keeps the first 90%
     images = torch.from_numpy(images[:fit].copy())
     labels = torch.from_numpy(labels[:fit].astype(np.int64))
     variants = [(False, False), (True, False)] + ([(False, True), (True, True)] if a.bf16 else [])
