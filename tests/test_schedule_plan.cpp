@@ -176,3 +176,10 @@ TEST_CASE("durations read naturally") {
   CHECK(format_duration(-1) == "?");
   CHECK(format_duration(NAN) == "?");
 }
+
+TEST_CASE("check_schedule_options finds bad input before anything runs") {
+  CHECK_NOTHROW(check_schedule_options(with("cpu")));
+  CHECK_NOTHROW(check_schedule_options(with("auto")));
+  CHECK_THROWS_AS(check_schedule_options(with("tpu")), InputError);
+  CHECK_THROWS_AS(check_schedule_options(with("cpu", -2)), InputError);
+}

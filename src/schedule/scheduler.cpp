@@ -371,6 +371,11 @@ void print_summary(const std::string& name, const SweepOutcome& outcome, const s
 
 }  // namespace
 
+void check_schedule_options(const ScheduleOptions& options) {
+  usable_gpus(options);
+  plan_resources(options, 1, 1, 0);  // the range checks of the counts
+}
+
 SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid, const ScheduleOptions& options) {
   const auto start = Clock::now();
   std::fflush(stdout);  // what the caller printed comes before our log lines

@@ -34,6 +34,12 @@ struct SweepOutcome {
 // already be in the store (Store::upsert_sweep).
 SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid, const ScheduleOptions& options);
 
+// The checks run_sweep makes before anything runs, for callers that want them
+// before touching the database: InputError for an unknown backend, for
+// --backend gpu in a build without the GPU backend or on a machine without a
+// usable GPU, and for negative counts.
+void check_schedule_options(const ScheduleOptions& options);
+
 // Cost model: estimated seconds of one run on one CPU thread of this machine,
 // from FLOPs per image x images x epochs and a calibration measured once per
 // process (cached).
