@@ -30,6 +30,8 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 ninja -C build -j "$(nproc)"
 
 if ((demo)); then
-  ./build/sweep run sweeps/examples/quickstart.yaml --db results.db
-  ./build/sweep query results.db "SELECT run_id, learning_rate, activation, test_accuracy FROM results ORDER BY test_accuracy DESC"
+  # A real sweep on the bundled MNIST: 4 runs into results.db, then a look at it.
+  ./build/sweep run sweeps/examples/quick.yaml --db results.db
+  ./build/sweep query results.db "SELECT run_id, learning_rate, activation, test_accuracy FROM results WHERE sweep = 'quick' ORDER BY test_accuracy DESC"
+  ./build/sweep report results.db --sweep quick -o report.md
 fi

@@ -28,7 +28,7 @@ int run_report(const ReportOptions& options) {
 Command report_command(CLI::App& parent) {
   auto options = std::make_shared<ReportOptions>();
   CLI::App* app = parent.add_subcommand("report", "Write a Markdown report (with SVG figures) of a results database");
-  app->description(
+  app->footer(
       "Turn a results database into a Markdown report: setup (dataset, model, what varied and what was fixed,\n"
       "hardware, time), a configurations table, results sorted by test accuracy, the effect of each varied\n"
       "hyperparameter, Keras-style model summaries, learning curves, the best run's confusion matrix, training\n"
