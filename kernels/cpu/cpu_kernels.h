@@ -66,9 +66,12 @@ struct PoolGeom {
 // the first maximum, so the window must have at most 256 positions.
 void maxpool_forward(const PoolGeom& g, const float* x, float* y, uint8_t* argmax);
 // f != linear folds the backward of the activation that produced the pool's
-// input x (f'(x) from its output, as activation_backward) into the scatter.
+// input x (f'(x) from its output, as activation_backward) into the scatter;
+// it then needs x (overlapping windows) and the pool's output y (disjoint
+// windows, where the winner's x equals y).
 void maxpool_backward(const PoolGeom& g, const float* dy, const uint8_t* argmax, float* dx,
-                      Activation f = Activation::linear, float alpha = 0, const float* x = nullptr);
+                      Activation f = Activation::linear, float alpha = 0, const float* x = nullptr,
+                      const float* y = nullptr);
 void avgpool_forward(const PoolGeom& g, const float* x, float* y);
 void avgpool_backward(const PoolGeom& g, const float* dy, float* dx);
 

@@ -1,6 +1,7 @@
 // Max and average pooling in NHWC with 'valid' windows. Max pooling records
 // the window position of the first maximum so the backward pass is a scatter
 // (oneDNN 2.6's pooling training path costs a fifth of a step here).
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -46,13 +47,13 @@ void maxpool_forward(const PoolGeom& g, const float* x, float* y, uint8_t* argma
 }
 
 void maxpool_backward(const PoolGeom& g, const float* dy, const uint8_t* argmax, float* dx, Activation f,
-                      float alpha, const float* x) {
+                      float alpha, const float* x, const float* y) {
   const int64_t sample_in = int64_t(g.ih) * g.iw * g.c;
   const bool disjoint = g.sh >= g.ph && g.sw >= g.pw;
+  if (!disjoint) {
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < g.n; ++i) {
-    float* dxi = dx + i * sample_in;
-    if (!disjoint) {
+    for (int64_t i = 0; i < g.n; ++i) {
+      float* dxi = dx + i * sample_in;
       std::memset(dxi, 0, size_t(sample_in) * sizeof(float));
       for (int oy = 0; oy < g.oh; ++oy)
         for (int ox = 0; ox < g.ow; ++ox) {
@@ -67,43 +68,48 @@ void maxpool_backward(const PoolGeom& g, const float* dy, const uint8_t* argmax,
         const float* xi = x + i * sample_in;
         for (int64_t k = 0; k < sample_in; ++k) dxi[k] *= activation_derivative(f, alpha, xi[k]);
       }
-      continue;
     }
-    // Disjoint windows: write every input position once (the winner gets the
-    // gradient, times f'(x) when the producer's activation is folded in), no
-    // separate zeroing pass; positions outside every window are zeroed.
-    const int covered_h = g.oh * g.sh, covered_w = g.ow * g.sw;
-    for (int iy = 0; iy < g.ih; ++iy) {
-      const int oy = iy / g.sh, ky = iy % g.sh;
-      float* row = dxi + int64_t(iy) * g.iw * g.c;
-      if (iy >= covered_h || ky >= g.ph) {
-        std::memset(row, 0, size_t(g.iw) * g.c * sizeof(float));
-        continue;
-      }
-      for (int ix = 0; ix < g.iw; ++ix) {
-        const int ox = ix / g.sw, kx = ix % g.sw;
-        float* d = row + int64_t(ix) * g.c;
-        if (ix >= covered_w || kx >= g.pw) {
-          std::memset(d, 0, size_t(g.c) * sizeof(float));
-          continue;
-        }
+    return;
+  }
+  // Disjoint windows: each window's gradient (times f'(x) of the winner when
+  // the producer's activation is folded in; the winner's x IS the pooled
+  // output y, so the big input need not be read) is computed once per output
+  // and written to every window position: the winner gets it, the rest zero.
+  // Positions outside every window (stride > window, or a cropped border)
+  // are zeroed up front.
+  const bool gaps = g.sh != g.ph || g.sw != g.pw || g.oh * g.sh != g.ih || g.ow * g.sw != g.iw;
+  constexpr int kChunk = 64;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < g.n; ++i) {
+    float* dxi = dx + i * sample_in;
+    if (gaps) std::memset(dxi, 0, size_t(sample_in) * sizeof(float));
+    alignas(64) float grad[kChunk];
+    for (int oy = 0; oy < g.oh; ++oy)
+      for (int ox = 0; ox < g.ow; ++ox) {
         const int64_t out = ((i * g.oh + oy) * g.ow + ox) * g.c;
-        const uint8_t pos = uint8_t(ky * g.pw + kx);
-        const float* xv = x ? x + i * sample_in + (int64_t(iy) * g.iw + ix) * g.c : nullptr;
-        switch (f) {
-          case Activation::relu:
-            for (int ch = 0; ch < g.c; ++ch) d[ch] = argmax[out + ch] == pos && xv[ch] > 0.0f ? dy[out + ch] : 0.0f;
-            break;
-          case Activation::linear:
-            for (int ch = 0; ch < g.c; ++ch) d[ch] = argmax[out + ch] == pos ? dy[out + ch] : 0.0f;
-            break;
-          default:
-            for (int ch = 0; ch < g.c; ++ch)
-              d[ch] = argmax[out + ch] == pos ? dy[out + ch] * activation_derivative(f, alpha, xv[ch]) : 0.0f;
-            break;
+        for (int c0 = 0; c0 < g.c; c0 += kChunk) {
+          const int cn = std::min(kChunk, g.c - c0);
+          const float* dyc = dy + out + c0;
+          const uint8_t* am = argmax + out + c0;
+          switch (f) {
+            case Activation::linear:
+              for (int ch = 0; ch < cn; ++ch) grad[ch] = dyc[ch];
+              break;
+            case Activation::relu:
+              for (int ch = 0; ch < cn; ++ch) grad[ch] = y[out + c0 + ch] > 0.0f ? dyc[ch] : 0.0f;
+              break;
+            default:
+              for (int ch = 0; ch < cn; ++ch) grad[ch] = dyc[ch] * activation_derivative(f, alpha, y[out + c0 + ch]);
+              break;
+          }
+          for (int ky = 0; ky < g.ph; ++ky)
+            for (int kx = 0; kx < g.pw; ++kx) {
+              float* d = dxi + (int64_t(oy * g.sh + ky) * g.iw + ox * g.sw + kx) * g.c + c0;
+              const uint8_t pos = uint8_t(ky * g.pw + kx);
+              for (int ch = 0; ch < cn; ++ch) d[ch] = am[ch] == pos ? grad[ch] : 0.0f;
+            }
         }
       }
-    }
   }
 }
 

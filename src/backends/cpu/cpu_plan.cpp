@@ -436,7 +436,8 @@ void Plan::backward_layer(dnnl::stream& stream, size_t i) {
       if (dx) {
         const Layer& prev = *layers_[i - 1];
         if (prev.activation_folded_into_next)
-          k::maxpool_backward(L.pool, dy, L.aux.as<uint8_t>(), dx, prev.fused, float(prev.spec->alpha), act_[i]);
+          k::maxpool_backward(L.pool, dy, L.aux.as<uint8_t>(), dx, prev.fused, float(prev.spec->alpha), act_[i],
+                              act_[i + 1]);
         else
           k::maxpool_backward(L.pool, dy, L.aux.as<uint8_t>(), dx);
       }
