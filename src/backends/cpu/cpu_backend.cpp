@@ -51,6 +51,11 @@ class CpuSession final : public Session {
     const size_t bytes = size_t(params_.trainable_count) * sizeof(float);
     slot1_ = Buffer(bytes);
     slot2_ = Buffer(bytes);
+    for (size_t i = 0; i < net_.params.size(); ++i)
+      if (net_.params[i].kernel_columns_hwc) {
+        const Shape& map = net_.info.layers[i - 1].input;
+        params_.column_order[size_t(net_.params[i].kernel)] = {int64_t(map.h) * map.w, map.c};
+      }
     profile_ = std::getenv("SWEEP_CPU_PROFILE") != nullptr;
     set_params(initial_params(net_.model, options.seed));
   }
@@ -58,8 +63,8 @@ class CpuSession final : public Session {
   Params get_params() const override {
     Params out = params_.layout;
     for (size_t t = 0; t < out.size(); ++t) {
-      const float* src = params_.value(int(t));
-      out[t].values.assign(src, src + out[t].size());
+      out[t].values.resize(size_t(out[t].size()));
+      params_.read(int(t), out[t].values.data());
     }
     return out;
   }
@@ -73,7 +78,7 @@ class CpuSession final : public Session {
       if (params[t].shape != want.shape || int64_t(params[t].values.size()) != want.size())
         throw InputError("parameter tensor " + std::to_string(t) + " (" + want.name + ") has the wrong shape", {},
                          want.name);
-      std::memcpy(params_.value(int(t)), params[t].values.data(), params[t].values.size() * sizeof(float));
+      params_.write(int(t), params[t].values.data());
     }
     ++params_.version;
   }

@@ -29,6 +29,7 @@ ParamStore::ParamStore(const ModelSpec& model) : layout(param_layout(model)) {
     t.values.clear();
     t.values.shrink_to_fit();
   }
+  column_order.assign(layout.size(), {});
   weights = Buffer(size_t(trainable_count) * sizeof(float));
   grads = Buffer(size_t(trainable_count) * sizeof(float));
   frozen.assign(size_t(frozen_count), 0.0f);
@@ -44,6 +45,36 @@ float* ParamStore::value(int tensor) const {
 float* ParamStore::grad(int tensor) const {
   if (tensor < 0 || !layout[size_t(tensor)].trainable) return nullptr;
   return grads.as<float>() + offset[size_t(tensor)];
+}
+
+void ParamStore::read(int tensor, float* canonical) const {
+  const ColumnOrder order = column_order[size_t(tensor)];
+  const int64_t size = layout[size_t(tensor)].size();
+  const float* stored = value(tensor);
+  if (order.hw == 0) {
+    std::memcpy(canonical, stored, size_t(size) * sizeof(float));
+    return;
+  }
+  const int64_t features = order.hw * order.c;
+  for (int64_t row = 0; row < size / features; ++row)
+    for (int64_t ch = 0; ch < order.c; ++ch)
+      for (int64_t p = 0; p < order.hw; ++p)
+        canonical[row * features + ch * order.hw + p] = stored[row * features + p * order.c + ch];
+}
+
+void ParamStore::write(int tensor, const float* canonical) {
+  const ColumnOrder order = column_order[size_t(tensor)];
+  const int64_t size = layout[size_t(tensor)].size();
+  float* stored = value(tensor);
+  if (order.hw == 0) {
+    std::memcpy(stored, canonical, size_t(size) * sizeof(float));
+    return;
+  }
+  const int64_t features = order.hw * order.c;
+  for (int64_t row = 0; row < size / features; ++row)
+    for (int64_t p = 0; p < order.hw; ++p)
+      for (int64_t ch = 0; ch < order.c; ++ch)
+        stored[row * features + p * order.c + ch] = canonical[row * features + ch * order.hw + p];
 }
 
 NetDesc::NetDesc(const ModelSpec& spec, Precision precision, uint64_t seed)
@@ -68,6 +99,10 @@ NetDesc::NetDesc(const ModelSpec& spec, Precision precision, uint64_t seed)
       p.beta = take();
       p.moving_mean = take();
       p.moving_var = take();
+    }
+    if (layer.kind == LayerKind::dense && i > 0 && model.layers[i - 1].kind == LayerKind::flatten) {
+      const Shape& map = info.layers[i - 1].input;
+      p.kernel_columns_hwc = map.c > 1 && map.h * map.w > 1;
     }
     if (p.kernel >= 0 || p.gamma >= 0) {
       if (first_trainable < 0) first_trainable = int(i);

@@ -100,7 +100,11 @@ Plan::Plan(const NetDesc& net, ParamStore& params, int64_t batch, const dnnl::en
     layer->in = net.info.layers[i].input;
     layer->out = net.info.layers[i].output;
     layer->is_output = i + 1 == count;
-    layer->alias = layer->spec->kind == LayerKind::flatten && (layer->in.c == 1 || layer->in.h * layer->in.w == 1);
+    // A Flatten feeding a Dense whose kernel columns are stored in H, W, C
+    // order moves no data either: NHWC activations are already (N, H*W*C).
+    layer->alias = layer->spec->kind == LayerKind::flatten &&
+                   (layer->in.c == 1 || layer->in.h * layer->in.w == 1 ||
+                    (i + 1 < count && net.params[i + 1].kernel_columns_hwc));
     const size_t out_floats = size_t(n * layer->out.size());
     if (layer->alias) {
       act_[i + 1] = act_[i];

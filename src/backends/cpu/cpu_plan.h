@@ -48,15 +48,28 @@ struct ParamStore {
   Buffer weights, grads;        // fp32 master weights and their gradients
   std::vector<float> frozen;
   uint64_t version = 0;         // bumped whenever weights change
+  // Per tensor: hw > 0 for a Dense kernel fed by Flatten of a (c, h, w) map,
+  // stored with its columns in H, W, C order (the NHWC activations' own
+  // order) instead of the canonical C, H, W, so Flatten moves no data.
+  struct ColumnOrder {
+    int64_t hw = 0, c = 0;
+  };
+  std::vector<ColumnOrder> column_order;
 
   explicit ParamStore(const ModelSpec& model);
   float* value(int tensor) const;
   float* grad(int tensor) const;
+  // Copy one tensor out of / into the store in the canonical layout.
+  void read(int tensor, float* canonical) const;
+  void write(int tensor, const float* canonical);
 };
 
 // Indices into ParamStore::layout of one layer's tensors (-1 = none).
 struct LayerParams {
   int kernel = -1, bias = -1, gamma = -1, beta = -1, moving_mean = -1, moving_var = -1;
+  // Dense right after a Flatten of a multi-channel map: the Flatten is a
+  // no-op and the kernel's columns are stored in H, W, C order (ParamStore).
+  bool kernel_columns_hwc = false;
 };
 
 // What every Plan of a session shares about the network.
