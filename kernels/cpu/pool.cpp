@@ -3,7 +3,6 @@
 // (oneDNN 2.6's pooling training path costs a fifth of a step here).
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "kernels/cpu/cpu_kernels.h"
 
@@ -11,36 +10,36 @@ namespace sweep::cpu_kernels {
 
 void maxpool_forward(const PoolGeom& g, const float* x, float* y, uint8_t* argmax) {
   const int64_t rows = g.n * g.oh;
-#pragma omp parallel
-  {
-    // Per-thread running maxima over one output pixel's channels.
-    std::vector<float> best(static_cast<size_t>(g.c));
-    std::vector<uint8_t> where(static_cast<size_t>(g.c));
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t i = r / g.oh;
-      const int oy = int(r % g.oh);
-      for (int ox = 0; ox < g.ow; ++ox) {
-        float* b = best.data();
-        uint8_t* wh = where.data();
-        for (int ky = 0; ky < g.ph; ++ky) {
-          for (int kx = 0; kx < g.pw; ++kx) {
-            const float* src = x + ((i * g.ih + oy * g.sh + ky) * g.iw + ox * g.sw + kx) * g.c;
-            const uint8_t pos = uint8_t(ky * g.pw + kx);
-            if (pos == 0) {
-              for (int ch = 0; ch < g.c; ++ch) b[ch] = src[ch], wh[ch] = 0;
-            } else {
-              for (int ch = 0; ch < g.c; ++ch) {
-                const bool more = src[ch] > b[ch];  // strict: the first maximum wins
-                b[ch] = more ? src[ch] : b[ch];
-                wh[ch] = more ? pos : wh[ch];
-              }
+  constexpr int kChunk = 64;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t i = r / g.oh;
+    const int oy = int(r % g.oh);
+    // Running maxima over a chunk of one output pixel's channels, in
+    // register-sized arrays so the channel loops vectorise; the position is
+    // kept as float (exact up to 256) to stay in the same vector width.
+    alignas(64) float best[kChunk];
+    alignas(64) float where[kChunk];
+    for (int ox = 0; ox < g.ow; ++ox) {
+      const int64_t out = ((i * g.oh + oy) * g.ow + ox) * g.c;
+      for (int c0 = 0; c0 < g.c; c0 += kChunk) {
+        const int cn = std::min(kChunk, g.c - c0);
+        const float* first = x + ((i * g.ih + oy * g.sh) * g.iw + ox * g.sw) * g.c + c0;
+        for (int ch = 0; ch < cn; ++ch) best[ch] = first[ch], where[ch] = 0.0f;
+        for (int ky = 0; ky < g.ph; ++ky)
+          for (int kx = ky == 0 ? 1 : 0; kx < g.pw; ++kx) {
+            const float* src = first + (int64_t(ky) * g.iw + kx) * g.c;
+            const float pos = float(ky * g.pw + kx);
+            for (int ch = 0; ch < cn; ++ch) {
+              const bool more = src[ch] > best[ch];  // strict: the first maximum wins
+              best[ch] = more ? src[ch] : best[ch];
+              where[ch] = more ? pos : where[ch];
             }
           }
-        }
-        const int64_t out = ((i * g.oh + oy) * g.ow + ox) * g.c;
-        std::memcpy(y + out, b, static_cast<size_t>(g.c) * sizeof(float));
-        if (argmax) std::memcpy(argmax + out, wh, static_cast<size_t>(g.c));
+        float* dst = y + out + c0;
+        for (int ch = 0; ch < cn; ++ch) dst[ch] = best[ch];
+        if (argmax)
+          for (int ch = 0; ch < cn; ++ch) argmax[out + c0 + ch] = uint8_t(where[ch]);
       }
     }
   }
