@@ -68,9 +68,15 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
 }
 
 std::string render_line_chart(const LineChart& chart) {
-  constexpr int kWidth = 720, kHeight = 420;
-  constexpr double kLeft = 70, kRight = 200, kTop = 40, kBottom = 55;
-  const double plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
+  // The legend sits right of the plot; its width follows the longest label
+  // (about 6.6 px per character at the legend's font size) so none is clipped.
+  size_t longest_label = 0;
+  for (const auto& s : chart.series) longest_label = std::max(longest_label, s.label.size());
+  constexpr int kHeight = 420;
+  constexpr double kLeft = 70, kPlotWidth = 450, kTop = 40, kBottom = 55;
+  const double kRight = std::max(200.0, 50.0 + 6.6 * static_cast<double>(longest_label));
+  const int kWidth = static_cast<int>(kLeft + kPlotWidth + kRight);
+  const double plot_w = kPlotWidth, plot_h = kHeight - kTop - kBottom;
 
   double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin, ymin = xmin, ymax = -xmin;
   for (const auto& s : chart.series)
