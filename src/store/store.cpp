@@ -19,25 +19,16 @@ using store_detail::Transaction;
 
 namespace {
 
-// The store's own spelling of statuses (the `status` column's CHECK list);
-// kept here so the database layer does not depend on the trainer's code.
-const char* status_text(RunStatus status) {
-  switch (status) {
-    case RunStatus::pending: return "pending";
-    case RunStatus::running: return "running";
-    case RunStatus::done: return "done";
-    case RunStatus::failed: return "failed";
-    case RunStatus::diverged: return "diverged";
-    case RunStatus::interrupted: return "interrupted";
-  }
-  return "pending";
-}
+// Statuses are stored by their names (train/trainer.h); the `status`
+// column's CHECK list in schema.sql spells the same names.
+const char* status_text(RunStatus status) { return to_string(status); }
 
 RunStatus status_from_text(const std::string& text) {
-  for (RunStatus s : {RunStatus::pending, RunStatus::running, RunStatus::done, RunStatus::failed,
-                      RunStatus::diverged, RunStatus::interrupted})
-    if (text == status_text(s)) return s;
-  throw RuntimeError("unknown run status '" + text + "' in the database");
+  try {
+    return run_status_from(text);
+  } catch (const InputError&) {
+    throw RuntimeError("unknown run status '" + text + "' in the database");
+  }
 }
 
 std::string this_host() {
