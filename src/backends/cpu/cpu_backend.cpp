@@ -88,7 +88,10 @@ class CpuSession final : public Session {
     if (indices.empty()) throw RuntimeError("cpu backend: empty training batch");
     Plan& p = plan(int64_t(indices.size()), true);
     p.load(split, indices);
+    // The weight copies into primitive layouts belong to the last update.
+    const double t_sync = profile_ ? now_ms() : 0;
     p.sync_weights(stream_);
+    if (profile_) update_ms_ += now_ms() - t_sync;
     p.forward(stream_, true, steps_);
     const StepStats stats = p.loss_and_gradient();
     p.backward(stream_);
