@@ -30,6 +30,8 @@ ParamStore::ParamStore(const ModelSpec& model) : layout(param_layout(model)) {
     t.values.shrink_to_fit();
   }
   column_order.assign(layout.size(), {});
+  blocked.assign(layout.size(), {});
+  layout_decided.assign(layout.size(), false);
   weights = Buffer(size_t(trainable_count) * sizeof(float));
   grads = Buffer(size_t(trainable_count) * sizeof(float));
   frozen.assign(size_t(frozen_count), 0.0f);
@@ -47,10 +49,51 @@ float* ParamStore::grad(int tensor) const {
   return grads.as<float>() + offset[size_t(tensor)];
 }
 
+namespace {
+
+// Copy one tensor between two oneDNN layouts of the same logical shape.
+void relayout(const dnnl::memory::desc& from, const void* src, const dnnl::memory::desc& to, void* dst) {
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  dnnl::memory a(from, engine, const_cast<void*>(src)), b(to, engine, dst);
+  dnnl::reorder(a, b).execute(stream, a, b);
+  stream.wait();
+}
+
+// The plain layout of a tensor kept in `blocked`: same dims, row-major.
+dnnl::memory::desc plain_of(const dnnl::memory::desc& blocked) {
+  const dnnl::memory::dims dims = blocked.dims();
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32,
+                            dims.size() == 2 ? dnnl::memory::format_tag::ab : dnnl::memory::format_tag::abcd);
+}
+
+}  // namespace
+
+dnnl::memory::desc ParamStore::adopt_layout(int tensor, const dnnl::memory::desc& plain,
+                                            const dnnl::memory::desc& preferred) {
+  const size_t t = size_t(tensor);
+  if (!layout_decided[t]) {
+    layout_decided[t] = true;
+    if (preferred != plain && preferred.data_type() == dnnl::memory::data_type::f32 &&
+        preferred.get_size() == plain.get_size()) {
+      std::vector<float> copy(value(tensor), value(tensor) + layout[t].size());
+      relayout(plain, copy.data(), preferred, value(tensor));
+      blocked[t] = preferred;
+    }
+  }
+  return blocked[t] == dnnl::memory::desc() ? plain : blocked[t];
+}
+
 void ParamStore::read(int tensor, float* canonical) const {
   const ColumnOrder order = column_order[size_t(tensor)];
   const int64_t size = layout[size_t(tensor)].size();
   const float* stored = value(tensor);
+  std::vector<float> unblocked;
+  if (blocked[size_t(tensor)] != dnnl::memory::desc()) {
+    unblocked.resize(size_t(size));
+    relayout(blocked[size_t(tensor)], stored, plain_of(blocked[size_t(tensor)]), unblocked.data());
+    stored = unblocked.data();
+  }
   if (order.hw == 0) {
     std::memcpy(canonical, stored, size_t(size) * sizeof(float));
     return;
@@ -65,16 +108,19 @@ void ParamStore::read(int tensor, float* canonical) const {
 void ParamStore::write(int tensor, const float* canonical) {
   const ColumnOrder order = column_order[size_t(tensor)];
   const int64_t size = layout[size_t(tensor)].size();
-  float* stored = value(tensor);
+  const dnnl::memory::desc& kept = blocked[size_t(tensor)];
+  std::vector<float> unblocked(kept != dnnl::memory::desc() ? size_t(size) : 0);
+  float* stored = unblocked.empty() ? value(tensor) : unblocked.data();
   if (order.hw == 0) {
     std::memcpy(stored, canonical, size_t(size) * sizeof(float));
-    return;
+  } else {
+    const int64_t features = order.hw * order.c;
+    for (int64_t row = 0; row < size / features; ++row)
+      for (int64_t p = 0; p < order.hw; ++p)
+        for (int64_t ch = 0; ch < order.c; ++ch)
+          stored[row * features + p * order.c + ch] = canonical[row * features + ch * order.hw + p];
   }
-  const int64_t features = order.hw * order.c;
-  for (int64_t row = 0; row < size / features; ++row)
-    for (int64_t p = 0; p < order.hw; ++p)
-      for (int64_t ch = 0; ch < order.c; ++ch)
-        stored[row * features + p * order.c + ch] = canonical[row * features + ch * order.hw + p];
+  if (!unblocked.empty()) relayout(plain_of(kept), unblocked.data(), kept, value(tensor));
 }
 
 NetDesc::NetDesc(const ModelSpec& spec, Precision precision, uint64_t seed)

@@ -212,7 +212,6 @@ void Plan::build_conv_or_dense(size_t i) {
   L.wgrad_any = memory::desc(w, dt::f32, tag::any);
   L.bias_md = s.use_bias ? memory::desc({oc}, dt::f32, tag::x) : memory::desc();
   L.master_md = memory::desc(w, dt::f32, w_tag);
-  L.master_w = memory(L.master_md, engine_, params_.value(net_.params[i].kernel));
 
   dnnl::primitive_attr attr = user_scratchpad();
   if (!L.is_output && s.activation != Activation::linear) {
@@ -255,6 +254,12 @@ void Plan::build_conv_or_dense(size_t i) {
     L.fwd_impl = L.ip_pd->impl_info_str();
     weights_md = L.ip_pd->weights_desc();
   }
+  // Dense kernels stay in the layout the inner products use (forward,
+  // backward data and weights all agree on it), so neither the weights nor
+  // the gradient are reordered each step. Convolutions' three primitives
+  // want three different layouts, so theirs stay canonical.
+  if (!conv && !net_.bf16) L.master_md = params_.adopt_layout(net_.params[i].kernel, L.master_md, weights_md);
+  L.master_w = memory(L.master_md, engine_, params_.value(net_.params[i].kernel));
   add_weight_copy(L, weights_md, L.fwd_w);
   if (net_.bf16) L.src_lp = Buffer(size_t(n * L.in.size()) * sizeof(uint16_t));
   L.fwd_args = {{DNNL_ARG_SRC, memory(L.src_md, engine_, net_.bf16 ? L.src_lp.as<void>() : act_[i])},

@@ -55,6 +55,13 @@ struct ParamStore {
     int64_t hw = 0, c = 0;
   };
   std::vector<ColumnOrder> column_order;
+  // Per tensor: the oneDNN layout its values and gradients are kept in when
+  // the first plan's primitives want one (decided once, before any update;
+  // the optimizer is elementwise), so no weight or gradient reorder runs per
+  // step. A zero desc means the plain layout (canonical, or with its columns
+  // in H, W, C order as above).
+  std::vector<dnnl::memory::desc> blocked;
+  std::vector<bool> layout_decided;
 
   explicit ParamStore(const ModelSpec& model);
   float* value(int tensor) const;
@@ -62,6 +69,10 @@ struct ParamStore {
   // Copy one tensor out of / into the store in the canonical layout.
   void read(int tensor, float* canonical) const;
   void write(int tensor, const float* canonical);
+  // The first call per tensor keeps it in `preferred` from then on (moving
+  // its values) when that layout has no padding; every call returns the
+  // layout the tensor is stored in.
+  dnnl::memory::desc adopt_layout(int tensor, const dnnl::memory::desc& plain, const dnnl::memory::desc& preferred);
 };
 
 // Indices into ParamStore::layout of one layer's tensors (-1 = none).
