@@ -213,7 +213,7 @@ class CpuBackend final : public Backend {
     std::string isa = "oneDNN ";
     const dnnl::version_t* v = dnnl::version();
     isa += std::to_string(v->major) + "." + std::to_string(v->minor);
-    isa += cpu_has_bf16() ? ", bf16" : "";
+    isa += cpu_has_bf16() ? ", bf16-capable" : "";
     isa += __builtin_cpu_supports("amx-tile") ? ", AMX" : "";
     return "CPU (" + isa + ")";
   }
