@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cli.h"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -27,42 +29,11 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
-struct Result {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string shell_quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
+using Result = sweep::test::CliResult;
+using sweep::test::read_file;
 
 // Run `sweep ARGS` in `dir`, capturing stdout and stderr.
-Result sweep(const fs::path& dir, const std::vector<std::string>& args) {
-  std::string command = "cd ";
-  command += shell_quote(dir.string());
-  command += " && ";
-  command += shell_quote(SWEEP_BINARY);
-  for (const std::string& arg : args) {
-    command += ' ';
-    command += shell_quote(arg);
-  }
-  command += " > out.txt 2> err.txt";
-  const int status = std::system(command.c_str());
-  Result result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = read_file(dir / "out.txt");
-  result.err = read_file(dir / "err.txt");
-  return result;
-}
+Result run_cli(const fs::path& dir, const std::vector<std::string>& args) { return sweep::test::run_sweep_cli(dir, args); }
 
 // A tiny sweep: 2,000 MNIST training images, 1 epoch, a small conv net.
 std::string grid(const std::string& learning_rates) {
@@ -102,7 +73,7 @@ const char* kRunsState = "SELECT hash, status, attempts, started FROM runs ORDER
 TEST_CASE("sweep run, query, resume and extend a tiny grid") {
   TempDir dir;
   write(dir.path / "grid.yaml", grid("[0.001, 0.01]"));
-  const Result plan = sweep(dir.path, {"plan", "grid.yaml", "--summary"});
+  const Result plan = run_cli(dir.path, {"plan", "grid.yaml", "--summary"});
   INFO(plan.out, plan.err);
   REQUIRE(plan.exit_code == 0);
   CHECK(plan.out.find("learning_rate") != std::string::npos);
@@ -110,12 +81,12 @@ TEST_CASE("sweep run, query, resume and extend a tiny grid") {
   CHECK(plan.out.find("Total params:") != std::string::npos);  // the Keras-style summary
   CHECK_FALSE(fs::exists(dir.path / "results.db"));              // planning writes nothing
 
-  Result run = sweep(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
+  Result run = run_cli(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
   INFO(run.out, run.err);
   REQUIRE(run.exit_code == 0);
   REQUIRE(fs::exists(dir.path / "results.db"));  // the default database, in the working directory
 
-  const Result query = sweep(dir.path, {"query", "results.db",
+  const Result query = run_cli(dir.path, {"query", "results.db",
                                         "SELECT learning_rate, status, test_accuracy FROM results ORDER BY 1",
                                         "--format", "csv"});
   REQUIRE(query.exit_code == 0);
@@ -130,21 +101,21 @@ TEST_CASE("sweep run, query, resume and extend a tiny grid") {
   }
 
   // Resume: the same grid again trains nothing.
-  const Result before = sweep(dir.path, {"query", "results.db", kRunsState, "--format", "json"});
+  const Result before = run_cli(dir.path, {"query", "results.db", kRunsState, "--format", "json"});
   REQUIRE(before.exit_code == 0);
-  run = sweep(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
+  run = run_cli(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
   REQUIRE(run.exit_code == 0);
   CHECK(run.out.find("already done") != std::string::npos);
-  const Result after = sweep(dir.path, {"query", "results.db", kRunsState, "--format", "json"});
+  const Result after = run_cli(dir.path, {"query", "results.db", kRunsState, "--format", "json"});
   CHECK(after.out == before.out);
 
   // A new value on the axis: only its cell trains.
   write(dir.path / "grid.yaml", grid("[0.001, 0.01, 0.003]"));
-  run = sweep(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
+  run = run_cli(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
   REQUIRE(run.exit_code == 0);
   CHECK(run.out.find("2 already done, 1 to train") != std::string::npos);
   const auto old_runs = nlohmann::json::parse(before.out);
-  const auto new_runs = nlohmann::json::parse(sweep(dir.path, {"query", "results.db", kRunsState, "--format", "json"}).out);
+  const auto new_runs = nlohmann::json::parse(run_cli(dir.path, {"query", "results.db", kRunsState, "--format", "json"}).out);
   REQUIRE(old_runs.size() == 2);
   REQUIRE(new_runs.size() == 3);
   CHECK(new_runs[0] == old_runs[0]);
@@ -152,7 +123,7 @@ TEST_CASE("sweep run, query, resume and extend a tiny grid") {
   CHECK(new_runs[2]["status"] == "done");
   CHECK(new_runs[2]["attempts"] == 1);  // a number, not a string
 
-  const Result ls = sweep(dir.path, {"ls", "results.db"});
+  const Result ls = run_cli(dir.path, {"ls", "results.db"});
   REQUIRE(ls.exit_code == 0);
   CHECK(ls.out.find("tiny") != std::string::npos);
 
@@ -160,46 +131,46 @@ TEST_CASE("sweep run, query, resume and extend a tiny grid") {
   {
     const std::string db_before = read_file(dir.path / "results.db");
     write(dir.path / "bad.yaml", grid("[0.001, -1]"));
-    const Result bad = sweep(dir.path, {"run", "bad.yaml"});
+    const Result bad = run_cli(dir.path, {"run", "bad.yaml"});
     CHECK(bad.exit_code == 2);
     CHECK(bad.err.find("sweep: error: ") == 0);
     CHECK(bad.err.find("bad.yaml:7") != std::string::npos);  // the learning_rate line
     CHECK(read_file(dir.path / "results.db") == db_before);
 
-    const Result fresh = sweep(dir.path, {"run", "bad.yaml", "--db", "fresh.db"});
+    const Result fresh = run_cli(dir.path, {"run", "bad.yaml", "--db", "fresh.db"});
     CHECK(fresh.exit_code == 2);
     CHECK_FALSE(fs::exists(dir.path / "fresh.db"));
   }
   // query refuses writes and missing databases with exit 2.
   {
-    const Result insert = sweep(dir.path, {"query", "results.db", "DELETE FROM runs"});
+    const Result insert = run_cli(dir.path, {"query", "results.db", "DELETE FROM runs"});
     CHECK(insert.exit_code == 2);
     CHECK(insert.err.find("read-only") != std::string::npos);
-    CHECK(sweep(dir.path, {"query", "results.db", "SELECT COUNT(*) FROM runs", "--format", "csv"}).out ==
+    CHECK(run_cli(dir.path, {"query", "results.db", "SELECT COUNT(*) FROM runs", "--format", "csv"}).out ==
           "COUNT(*)\r\n3\r\n");
-    const Result missing = sweep(dir.path, {"query", "nope.db", "SELECT 1"});
+    const Result missing = run_cli(dir.path, {"query", "nope.db", "SELECT 1"});
     CHECK(missing.exit_code == 2);
     CHECK(missing.err.find("nope.db") != std::string::npos);
     CHECK_FALSE(fs::exists(dir.path / "nope.db"));
-    CHECK(sweep(dir.path, {"ls", "nope.db"}).exit_code == 2);
+    CHECK(run_cli(dir.path, {"ls", "nope.db"}).exit_code == 2);
   }
 }
 
 TEST_CASE("help and version") {
   TempDir dir;
-  const Result help = sweep(dir.path, {"--help"});
+  const Result help = run_cli(dir.path, {"--help"});
   CHECK(help.exit_code == 0);
   for (const char* text : {"plan", "run", "query", "ls", "Exit codes", "bad input"})
     CHECK(help.out.find(text) != std::string::npos);
-  const Result run_help = sweep(dir.path, {"run", "--help"});
+  const Result run_help = run_cli(dir.path, {"run", "--help"});
   CHECK(run_help.exit_code == 0);
   for (const char* text : {"--db", "results.db", "--jobs", "--threads-per-run", "--backend", "--fail-fast", "--quiet",
                            "--plain"})
     CHECK(run_help.out.find(text) != std::string::npos);
-  const Result version = sweep(dir.path, {"--version"});
+  const Result version = run_cli(dir.path, {"--version"});
   CHECK(version.exit_code == 0);
   CHECK(version.out.find(SWEEP_VERSION) != std::string::npos);
-  const Result bad_flag = sweep(dir.path, {"run", "grid.yaml", "--backend", "tpu"});
+  const Result bad_flag = run_cli(dir.path, {"run", "grid.yaml", "--backend", "tpu"});
   CHECK(bad_flag.exit_code == 2);
   CHECK(bad_flag.err.find("sweep: error: ") == 0);
 }

@@ -15,25 +15,13 @@
 #include <thread>
 
 #include "data/dataset.h"
+#include "tests/support/gpu.h"
 #include "train/backend.h"
 #include "train/trainer.h"
 
 using namespace sweep;
 
 namespace {
-
-// False without a device, and in a build without the GPU backend (CUDA not
-// found at configure time), where get_backend("gpu") refuses.
-bool have_gpu() {
-  const auto names = backend_names();
-  if (std::find(names.begin(), names.end(), "gpu") == names.end()) return false;
-  return get_backend("gpu").device_count() > 0;
-}
-#define SKIP_WITHOUT_GPU()              \
-  if (!have_gpu()) {                    \
-    MESSAGE("skipped: no CUDA device or no GPU backend in this build"); \
-    return;                             \
-  }
 
 LayerSpec conv(int filters) {
   LayerSpec l;

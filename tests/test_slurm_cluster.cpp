@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/cli.h"
 #include "slurm/process.h"
 #include "slurm/submission.h"
 #include "store/store.h"
@@ -36,31 +37,11 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using Result = sweep::test::CliResult;
+using sweep::test::read_file;
+using sweep::test::shell_quote;
 
-std::string shell_quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-struct Result {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-Result sweep_cli(const fs::path& dir, const std::vector<std::string>& args) {
-  std::string command = "cd " + shell_quote(dir.string()) + " && " + shell_quote(SWEEP_BINARY);
-  for (const std::string& arg : args) command += " " + shell_quote(arg);
-  command += " > out.txt 2> err.txt";
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(dir / "out.txt"), read_file(dir / "err.txt")};
-}
+Result sweep_cli(const fs::path& dir, const std::vector<std::string>& args) { return sweep::test::run_sweep_cli(dir, args); }
 
 // Why this machine cannot run the cluster tests, or "" when it can (then the
 // cluster is up: start-slurm.sh is idempotent and fast when it already runs).
