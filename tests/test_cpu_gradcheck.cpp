@@ -110,3 +110,19 @@ TEST_CASE("gradients match finite differences: max pooling and a sigmoid output"
   m.layers = {c1, pool, layer(LayerKind::flatten), out};
   gradcheck(m, true);
 }
+
+TEST_CASE("gradients match finite differences: the fused first conv + max pool") {
+  // Two input channels, a 5x5 kernel (more taps than one register group),
+  // 18 filters (a partial vector), tanh, overlapping pool windows.
+  ModelSpec m;
+  m.input = {2, 9, 9, false};
+  m.classes = 3;
+  LayerSpec c1 = layer(LayerKind::conv2d);
+  c1.filters = 18, c1.kernel_h = c1.kernel_w = 5, c1.padding = Padding::same, c1.activation = Activation::tanh;
+  LayerSpec pool = layer(LayerKind::maxpool2d);
+  pool.pool_h = pool.pool_w = 3, pool.pool_stride_h = pool.pool_stride_w = 2;
+  LayerSpec out = layer(LayerKind::dense);
+  out.units = 3, out.activation = Activation::softmax;
+  m.layers = {c1, pool, layer(LayerKind::flatten), out};
+  gradcheck(m, false);
+}

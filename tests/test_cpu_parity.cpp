@@ -159,6 +159,20 @@ TEST_CASE("cpu matches ref: pooling") {
   check_case({"leaky conv + maxpool 2x2 stride 3", {2, 9, 9, false},
               {conv(4, 3, 1, Padding::same, Activation::leaky_relu, 0.2), pool(LayerKind::maxpool2d, 2, 3)}});
   check_case({"avgpool 2", kImage, {c, pool(LayerKind::avgpool2d, 2, 0)}});
+  // A first convolution on few channels followed by a max pool runs as one
+  // fused kernel (all of the cases above with max pooling); these add
+  // MNIST's shape, partial filter vectors and no bias, and the oneDNN
+  // convolution + our max pool path for the layers after the first.
+  check_case({"fused: 1 channel, 32 filters, relu", {1, 12, 12, false},
+              {conv(32, 3, 1, Padding::same, Activation::relu), pool(LayerKind::maxpool2d, 2, 0)}, true});
+  LayerSpec elu5 = conv(20, 5, 2, Padding::valid, Activation::elu, 1.0);
+  elu5.use_bias = false;
+  check_case({"fused: 20 filters 5x5 stride 2, elu, no bias", {2, 15, 15, false},
+              {elu5, pool(LayerKind::maxpool2d, 2, 0)}});
+  check_case({"not fused: 5 input channels", {5, 8, 8, false}, {c, pool(LayerKind::maxpool2d, 2, 0)}});
+  check_case({"oneDNN conv + max pool after the fused pair", {1, 12, 12, false},
+              {conv(16, 3, 1, Padding::same, Activation::relu), pool(LayerKind::maxpool2d, 2, 0),
+               conv(8, 3, 1, Padding::same, Activation::relu), pool(LayerKind::maxpool2d, 2, 0)}});
   check_case({"avgpool 3 stride 1", kImage, {c, pool(LayerKind::avgpool2d, 3, 1)}});
 }
 

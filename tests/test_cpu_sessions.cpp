@@ -133,6 +133,19 @@ TEST_CASE("no oneDNN reference implementations on the write-ups' networks (bf16)
   check_no_reference_kernels(model_001(), Precision::bf16);
 }
 
+TEST_CASE("write-up 000's first convolution and max pool run as the fused kernel") {
+  SessionOptions options;
+  options.threads = 2;
+  OptimizerSpec adam;
+  auto session = get_backend("cpu").create_session(model_000(), adam, options);
+  session->train_step(random_images(16, 1), rows(0, 16));
+  const std::string text = session->describe();
+  CAPTURE(text);
+  CHECK(text.find("conv2d forward+backward: sweep:conv_maxpool") != std::string::npos);
+  CHECK(text.find("max_pooling2d forward+backward: sweep:conv_maxpool") != std::string::npos);
+  CHECK(text.find("conv2d forward: ") == std::string::npos);  // no oneDNN primitive for it
+}
+
 TEST_CASE("same seed and thread count give bit-identical parameters") {
   const Samples data = random_images(64, 2);
   SessionOptions options;

@@ -75,6 +75,28 @@ void maxpool_backward(const PoolGeom& g, const float* dy, const uint8_t* argmax,
 void avgpool_forward(const PoolGeom& g, const float* x, float* y);
 void avgpool_backward(const PoolGeom& g, const float* dy, float* dx);
 
+// ---- the first convolution fused with its activation and max pool -------
+// A convolution on the network's input (few channels, so little arithmetic
+// and much memory traffic), its activation and the max pool right after it,
+// in one pass over the input (conv_maxpool.cpp). The activation must be
+// non-decreasing (every supported hidden activation with alpha >= 0 is), so
+// pooling before activating gives the same values as after.
+struct ConvPoolGeom {
+  int64_t n = 0;
+  int ih = 0, iw = 0, ic = 0;                              // input (NHWC)
+  int kh = 0, kw = 0, sh = 1, sw = 1, pad_top = 0, pad_left = 0;  // convolution
+  int ch = 0, cw = 0, filters = 0;                         // convolution output
+  PoolGeom pool;  // over the (ch, cw, filters) map; pool.c == filters
+};
+// kernel in the canonical [filters][ic][kh][kw] order; bias may be null. y is
+// the pooled, activated map (NHWC); argmax as maxpool_forward (may be null).
+void conv_maxpool_forward(const ConvPoolGeom& g, const float* x, const float* kernel, const float* bias,
+                          Activation f, float alpha, float* y, uint8_t* argmax);
+// The kernel and bias gradients (written, not added; dbias may be null) from
+// the pooled map's gradient dy, its values y and the argmax of the forward.
+void conv_maxpool_backward(const ConvPoolGeom& g, const float* x, const float* dy, const float* y,
+                           const uint8_t* argmax, Activation f, float alpha, float* dkernel, float* dbias);
+
 // ---- batch normalisation over rows x c (rows = N*H*W) ---------------------
 // Training: normalise with the batch mean and biased variance, update the
 // moving statistics (m = momentum*m + (1-momentum)*batch), save mean/invstd.

@@ -25,6 +25,12 @@ struct Plan::Layer {
   // backward inside its scatter (one pass instead of two).
   bool activation_folded_into_next = false;
   Buffer aux;          // max-pool argmax / dropout mask
+  // The first convolution and the max pool after it run as one fused kernel
+  // (kernels/cpu/conv_maxpool.cpp): the pool's forward computes both, the
+  // convolution's backward both gradients, and the full-size map between
+  // them is never stored.
+  bool stem_conv = false, stem_pool = false;
+  k::ConvPoolGeom stem;
   Buffer saved_mean, saved_invstd;
   k::PoolGeom pool;
 
@@ -77,6 +83,27 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
+// Whether layers 0 and 1 can run as the fused conv + max pool kernel: a
+// convolution on few input channels (where oneDNN's cost is memory, not
+// arithmetic) with a non-decreasing activation, then a max pool.
+bool fuses_stem(const ModelSpec& model, const ModelInfo& info) {
+  if (model.layers.size() < 3) return false;
+  const LayerSpec& c = model.layers[0];
+  const LayerSpec& p = model.layers[1];
+  if (c.kind != LayerKind::conv2d || p.kind != LayerKind::maxpool2d) return false;
+  const int ic = info.layers[0].input.c;
+  if (ic > 4 || c.kernel_h * c.kernel_w * ic > 64 || p.pool_h * p.pool_w > 256) return false;
+  switch (c.activation) {
+    case Activation::linear:
+    case Activation::relu:
+    case Activation::sigmoid:
+    case Activation::tanh: return true;
+    case Activation::leaky_relu:
+    case Activation::elu: return c.alpha >= 0;
+    default: return false;
+  }
+}
+
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -95,6 +122,7 @@ Plan::Plan(const NetDesc& net, ParamStore& params, int64_t batch, const dnnl::en
   act_[0] = owned_.back().as<float>();
   labels_.assign(size_t(n), 0);
   times_.assign(count, {});
+  const bool stem = fuses_stem(net.model, net.info);
   for (size_t i = 0; i < count; ++i) {
     auto layer = std::make_unique<Layer>();
     layer->spec = &net.model.layers[i];
@@ -107,6 +135,10 @@ Plan::Plan(const NetDesc& net, ParamStore& params, int64_t batch, const dnnl::en
                    (layer->in.c == 1 || layer->in.h * layer->in.w == 1 ||
                     (i + 1 < count && net.params[i + 1].kernel_columns_hwc));
     const size_t out_floats = size_t(n * layer->out.size());
+    if (stem && i == 0) {  // the fused kernel never stores the convolution's output
+      layers_.push_back(std::move(layer));
+      continue;
+    }
     if (layer->alias) {
       act_[i + 1] = act_[i];
     } else {
@@ -129,6 +161,14 @@ Plan::Plan(const NetDesc& net, ParamStore& params, int64_t batch, const dnnl::en
     switch (s.kind) {
       case LayerKind::conv2d:
       case LayerKind::dense:
+        if (stem && i == 0) {
+          const auto [pt, pb] = same_pads(L.in.h, s.kernel_h, s.stride_h, s.padding);
+          const auto [pl, pr] = same_pads(L.in.w, s.kernel_w, s.stride_w, s.padding);
+          L.stem_conv = true;
+          L.stem = {n, L.in.h, L.in.w, L.in.c, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, pt, pl,
+                    L.out.h, L.out.w, s.filters, {}};
+          break;
+        }
         build_conv_or_dense(i);
         if (with_backward) build_backward(i);
         break;
@@ -140,6 +180,10 @@ Plan::Plan(const NetDesc& net, ParamStore& params, int64_t batch, const dnnl::en
           throw InputError("the cpu backend supports pool windows of at most 256 positions", {},
                            "model.layers." + std::to_string(i));
         if (s.kind == LayerKind::maxpool2d) L.aux = Buffer(size_t(n * L.out.size()));
+        if (stem && i == 1) {
+          L.stem_pool = true;
+          layers_[0]->stem.pool = L.pool;
+        }
         break;
       case LayerKind::batchnorm:
         L.saved_mean = Buffer(size_t(L.in.c) * sizeof(float));
@@ -377,11 +421,21 @@ void Plan::forward_layer(dnnl::stream& stream, size_t i, bool training, uint64_t
   switch (s.kind) {
     case LayerKind::conv2d:
     case LayerKind::dense:
+      if (L.stem_conv) break;  // runs with the pool after it
       if (net_.bf16) k::f32_to_bf16(x, L.src_lp.as<uint16_t>(), batch_ * L.in.size());
       L.fwd.execute(stream, L.fwd_args);
       stream.wait();
       break;
-    case LayerKind::maxpool2d: k::maxpool_forward(L.pool, x, y, training ? L.aux.as<uint8_t>() : nullptr); break;
+    case LayerKind::maxpool2d:
+      if (L.stem_pool) {
+        const Layer& c = *layers_[0];
+        const LayerParams& cp = net_.params[0];
+        k::conv_maxpool_forward(c.stem, act_[0], params_.value(cp.kernel), cp.bias >= 0 ? params_.value(cp.bias) : nullptr,
+                                c.spec->activation, float(c.spec->alpha), y, training ? L.aux.as<uint8_t>() : nullptr);
+      } else {
+        k::maxpool_forward(L.pool, x, y, training ? L.aux.as<uint8_t>() : nullptr);
+      }
+      break;
     case LayerKind::avgpool2d: k::avgpool_forward(L.pool, x, y); break;
     case LayerKind::batchnorm: {
       const int64_t rows = batch_ * L.in.h * L.in.w;
@@ -447,6 +501,11 @@ void Plan::backward_layer(dnnl::stream& stream, size_t i) {
   switch (s.kind) {
     case LayerKind::conv2d:
     case LayerKind::dense:
+      if (L.stem_conv) {
+        k::conv_maxpool_backward(L.stem, act_[0], grad_[2], act_[2], layers_[1]->aux.as<uint8_t>(), s.activation,
+                                 float(s.alpha), params_.grad(p.kernel), p.bias >= 0 ? params_.grad(p.bias) : nullptr);
+        break;
+      }
       if (L.fused != Activation::linear && !L.activation_folded_into_next)
         k::activation_backward(L.fused, float(s.alpha), act_[i + 1], dy, dy, count);
       if (net_.bf16) k::f32_to_bf16(dy, L.ddst_lp.as<uint16_t>(), count);
@@ -500,7 +559,12 @@ std::string Plan::describe() const {
     line(*L, "backward_weights", L->bwd_weights_impl);
     for (const auto& c : L->weight_copies) line(*L, "weights_reorder", c.impl);
     if (L->grad_copy) line(*L, "gradient_reorder", L->grad_copy->impl);
-    if (!L->dnnl) line(*L, "forward+backward", std::string("sweep:") + to_string(L->spec->kind));
+    if (L->stem_conv)
+      line(*L, "forward+backward", "sweep:conv_maxpool (fused with the next layer)");
+    else if (L->stem_pool)
+      line(*L, "forward+backward", "sweep:conv_maxpool (fused with the previous layer)");
+    else if (!L->dnnl)
+      line(*L, "forward+backward", std::string("sweep:") + to_string(L->spec->kind));
   }
   return out;
 }
