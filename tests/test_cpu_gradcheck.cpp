@@ -126,3 +126,22 @@ TEST_CASE("gradients match finite differences: the fused first conv + max pool")
   m.layers = {c1, pool, layer(LayerKind::flatten), out};
   gradcheck(m, false);
 }
+
+TEST_CASE("gradients match finite differences: a conv on 16 channels whose backward runs from its max pool") {
+  // The second conv's gradients come from the pool's winners
+  // (conv_maxpool_backward_sparse), including the input gradient that flows
+  // on into the fused first layer. Stride-2 pool windows of 3 overlap.
+  ModelSpec m;
+  m.input = {1, 10, 10, false};
+  m.classes = 3;
+  LayerSpec c1 = layer(LayerKind::conv2d);
+  c1.filters = 16, c1.padding = Padding::same, c1.activation = Activation::relu;
+  LayerSpec c2 = layer(LayerKind::conv2d);
+  c2.filters = 6, c2.padding = Padding::same, c2.activation = Activation::elu, c2.alpha = 1.0;
+  LayerSpec pool2 = layer(LayerKind::maxpool2d);
+  pool2.pool_h = pool2.pool_w = 3, pool2.pool_stride_h = pool2.pool_stride_w = 2;
+  LayerSpec out = layer(LayerKind::dense);
+  out.units = 3, out.activation = Activation::softmax;
+  m.layers = {c1, layer(LayerKind::maxpool2d), c2, pool2, layer(LayerKind::flatten), out};
+  gradcheck(m, false);
+}

@@ -96,6 +96,14 @@ void conv_maxpool_forward(const ConvPoolGeom& g, const float* x, const float* ke
 // the pooled map's gradient dy, its values y and the argmax of the forward.
 void conv_maxpool_backward(const ConvPoolGeom& g, const float* x, const float* dy, const float* y,
                            const uint8_t* argmax, Activation f, float alpha, float* dkernel, float* dbias);
+// The same gradients for a convolution on many input channels whose own
+// forward ran elsewhere (oneDNN) and whose max pool recorded `argmax`: only
+// the windows' winners carry a gradient, so this does a quarter of a dense
+// backward's work under a 2x2 pool (conv_maxpool_sparse.cpp). Also writes the
+// input gradient dx (NHWC) when dx is not null, from `kernel` (canonical).
+void conv_maxpool_backward_sparse(const ConvPoolGeom& g, const float* x, const float* kernel, const float* dy,
+                                  const float* y, const uint8_t* argmax, Activation f, float alpha, float* dkernel,
+                                  float* dbias, float* dx);
 
 // ---- batch normalisation over rows x c (rows = N*H*W) ---------------------
 // Training: normalise with the batch mean and biased variance, update the

@@ -31,6 +31,12 @@ struct Plan::Layer {
   // them is never stored.
   bool stem_conv = false, stem_pool = false;
   k::ConvPoolGeom stem;
+  // A later convolution followed by a max pool: its backward (both
+  // gradients) runs from the pooled gradient and the pool's argmax
+  // (kernels/cpu/conv_maxpool_sparse.cpp), so the pool's own backward and
+  // oneDNN's dense backward primitives are skipped.
+  bool backward_from_pool = false, backward_in_conv = false;
+  k::ConvPoolGeom sparse;
   Buffer saved_mean, saved_invstd;
   k::PoolGeom pool;
 
@@ -83,6 +89,20 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
+// Pooling the pre-activations and activating after gives the same values as
+// the other way round only for a non-decreasing activation.
+bool non_decreasing(const LayerSpec& layer) {
+  switch (layer.activation) {
+    case Activation::linear:
+    case Activation::relu:
+    case Activation::sigmoid:
+    case Activation::tanh: return true;
+    case Activation::leaky_relu:
+    case Activation::elu: return layer.alpha >= 0;
+    default: return false;
+  }
+}
+
 // Whether layers 0 and 1 can run as the fused conv + max pool kernel: a
 // convolution on few input channels (where oneDNN's cost is memory, not
 // arithmetic) with a non-decreasing activation, then a max pool.
@@ -92,16 +112,21 @@ bool fuses_stem(const ModelSpec& model, const ModelInfo& info) {
   const LayerSpec& p = model.layers[1];
   if (c.kind != LayerKind::conv2d || p.kind != LayerKind::maxpool2d) return false;
   const int ic = info.layers[0].input.c;
-  if (ic > 4 || c.kernel_h * c.kernel_w * ic > 64 || p.pool_h * p.pool_w > 256) return false;
-  switch (c.activation) {
-    case Activation::linear:
-    case Activation::relu:
-    case Activation::sigmoid:
-    case Activation::tanh: return true;
-    case Activation::leaky_relu:
-    case Activation::elu: return c.alpha >= 0;
-    default: return false;
-  }
+  return ic <= 4 && c.kernel_h * c.kernel_w * ic <= 64 && non_decreasing(c);
+}
+
+// Whether conv layer i's backward runs from the max pool after it (see
+// Layer::backward_from_pool): enough input channels to fill vectors, and an
+// activation that the pool's winners can be taken through.
+bool backward_from_pool(const ModelSpec& model, const ModelInfo& info, size_t i) {
+  if (i + 1 >= model.layers.size() || model.layers[i + 1].kind != LayerKind::maxpool2d) return false;
+  const LayerSpec& c = model.layers[i];
+  return c.kind == LayerKind::conv2d && info.layers[i].input.c >= 16 && non_decreasing(c);
+}
+
+k::PoolGeom pool_geom(int64_t n, const Shape& in, const Shape& out, const LayerSpec& s) {
+  return {n, in.h, in.w, in.c, out.h, out.w, s.pool_h, s.pool_w,
+          s.pool_stride_h > 0 ? s.pool_stride_h : s.pool_h, s.pool_stride_w > 0 ? s.pool_stride_w : s.pool_w};
 }
 
 double now_ms() {
@@ -161,29 +186,38 @@ Plan::Plan(const NetDesc& net, ParamStore& params, int64_t batch, const dnnl::en
     switch (s.kind) {
       case LayerKind::conv2d:
       case LayerKind::dense:
+      {
+        const auto [pt, pb] = same_pads(L.in.h, s.kernel_h, s.stride_h, s.padding);
+        const auto [pl, pr] = same_pads(L.in.w, s.kernel_w, s.stride_w, s.padding);
+        const k::ConvPoolGeom conv_pool = {n, L.in.h, L.in.w, L.in.c, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w,
+                                           pt, pl, L.out.h, L.out.w, s.filters,
+                                           i + 1 < count ? pool_geom(n, L.out, layers_[i + 1]->out, *layers_[i + 1]->spec)
+                                                         : k::PoolGeom{}};
         if (stem && i == 0) {
-          const auto [pt, pb] = same_pads(L.in.h, s.kernel_h, s.stride_h, s.padding);
-          const auto [pl, pr] = same_pads(L.in.w, s.kernel_w, s.stride_w, s.padding);
           L.stem_conv = true;
-          L.stem = {n, L.in.h, L.in.w, L.in.c, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, pt, pl,
-                    L.out.h, L.out.w, s.filters, {}};
+          L.stem = conv_pool;
           break;
         }
         build_conv_or_dense(i);
-        if (with_backward) build_backward(i);
+        // Not in bf16: there oneDNN's dense backward runs at bf16 rates and
+        // was no slower (write-up 000: 18,500 vs 17,900 images/s).
+        if (with_backward && !net.bf16 && int(i) >= net.first_trainable && backward_from_pool(net.model, net.info, i)) {
+          L.backward_from_pool = true;
+          L.sparse = conv_pool;
+          layers_[i + 1]->backward_in_conv = true;
+        } else if (with_backward) {
+          build_backward(i);
+        }
         break;
+      }
       case LayerKind::maxpool2d:
       case LayerKind::avgpool2d:
-        L.pool = {n, L.in.h, L.in.w, L.in.c, L.out.h, L.out.w, s.pool_h, s.pool_w,
-                  s.pool_stride_h > 0 ? s.pool_stride_h : s.pool_h, s.pool_stride_w > 0 ? s.pool_stride_w : s.pool_w};
+        L.pool = pool_geom(n, L.in, L.out, s);
         if (s.pool_h * s.pool_w > 256)
           throw InputError("the cpu backend supports pool windows of at most 256 positions", {},
                            "model.layers." + std::to_string(i));
         if (s.kind == LayerKind::maxpool2d) L.aux = Buffer(size_t(n * L.out.size()));
-        if (stem && i == 1) {
-          L.stem_pool = true;
-          layers_[0]->stem.pool = L.pool;
-        }
+        L.stem_pool = stem && i == 1;
         break;
       case LayerKind::batchnorm:
         L.saved_mean = Buffer(size_t(L.in.c) * sizeof(float));
@@ -506,6 +540,12 @@ void Plan::backward_layer(dnnl::stream& stream, size_t i) {
                                  float(s.alpha), params_.grad(p.kernel), p.bias >= 0 ? params_.grad(p.bias) : nullptr);
         break;
       }
+      if (L.backward_from_pool) {
+        k::conv_maxpool_backward_sparse(L.sparse, act_[i], params_.value(p.kernel), grad_[i + 2], act_[i + 2],
+                                        layers_[i + 1]->aux.as<uint8_t>(), s.activation, float(s.alpha),
+                                        params_.grad(p.kernel), p.bias >= 0 ? params_.grad(p.bias) : nullptr, dx);
+        break;
+      }
       if (L.fused != Activation::linear && !L.activation_folded_into_next)
         k::activation_backward(L.fused, float(s.alpha), act_[i + 1], dy, dy, count);
       if (net_.bf16) k::f32_to_bf16(dy, L.ddst_lp.as<uint16_t>(), count);
@@ -515,7 +555,7 @@ void Plan::backward_layer(dnnl::stream& stream, size_t i) {
       stream.wait();
       break;
     case LayerKind::maxpool2d:
-      if (dx) {
+      if (dx && !L.backward_in_conv) {
         const Layer& prev = *layers_[i - 1];
         if (prev.activation_folded_into_next)
           k::maxpool_backward(L.pool, dy, L.aux.as<uint8_t>(), dx, prev.fused, float(prev.spec->alpha), act_[i],
@@ -563,6 +603,7 @@ std::string Plan::describe() const {
       line(*L, "forward+backward", "sweep:conv_maxpool (fused with the next layer)");
     else if (L->stem_pool)
       line(*L, "forward+backward", "sweep:conv_maxpool (fused with the previous layer)");
+    if (L->backward_from_pool) line(*L, "backward", "sweep:conv_maxpool_sparse (from the next max pool's winners)");
     else if (!L->dnnl)
       line(*L, "forward+backward", std::string("sweep:") + to_string(L->spec->kind));
   }
