@@ -9,66 +9,30 @@
 #include <random>
 #include <string>
 
+#include "tests/support/layers.h"
 #include "train/backend.h"
 
 using namespace sweep;
+using namespace sweep::test;
 
 namespace {
-
-LayerSpec conv(int filters, int kh, int kw, Activation a, Padding p = Padding::valid, int stride = 1) {
-  LayerSpec l;
-  l.kind = LayerKind::conv2d;
-  l.filters = filters;
-  l.kernel_h = kh, l.kernel_w = kw;
-  l.stride_h = l.stride_w = stride;
-  l.padding = p;
-  l.activation = a;
-  l.alpha = a == Activation::elu ? 1.0 : 0.3;
-  return l;
-}
-LayerSpec simple(LayerKind kind) {
-  LayerSpec l;
-  l.kind = kind;
-  return l;
-}
-LayerSpec with_activation(LayerSpec l, Activation a, double alpha) {
-  l.activation = a;
-  l.alpha = alpha;
-  return l;
-}
-LayerSpec dropout(double rate) {
-  LayerSpec l = simple(LayerKind::dropout);
-  l.rate = rate;
-  return l;
-}
-LayerSpec dense(int units, Activation a, double alpha = 0.3) {
-  LayerSpec l;
-  l.kind = LayerKind::dense;
-  l.units = units;
-  l.activation = a;
-  l.alpha = alpha;
-  return l;
-}
 
 // Small networks that together use every layer kind and activation.
 std::vector<std::pair<std::string, ModelSpec>> networks() {
   ModelSpec image;
   image.input = Shape{1, 14, 14};
-  image.layers = {conv(6, 3, 3, Activation::relu), simple(LayerKind::batchnorm), simple(LayerKind::maxpool2d),
-                  conv(5, 3, 2, Activation::leaky_relu, Padding::same, 2), simple(LayerKind::avgpool2d),
-                  simple(LayerKind::flatten), dropout(0.3), dense(12, Activation::elu, 1.0),
-                  with_activation(simple(LayerKind::activation), Activation::tanh, 0.3), dense(10, Activation::softmax)};
+  image.layers = {conv(6, 3, Activation::relu), batchnorm(), maxpool(),
+                  conv(5, {3, 2}, Activation::leaky_relu, Padding::same, 2), layer(LayerKind::avgpool2d), flatten(),
+                  dropout(0.3), dense(12, Activation::elu, 1.0), activation(Activation::tanh),
+                  dense(10, Activation::softmax)};
   ModelSpec same;
   same.input = Shape{2, 9, 9};
-  same.layers = {conv(4, 4, 4, Activation::sigmoid, Padding::same), conv(4, 3, 3, Activation::tanh, Padding::same),
-                 with_activation(simple(LayerKind::activation), Activation::elu, 0.8), simple(LayerKind::flatten),
-                 dense(10, Activation::sigmoid)};
+  same.layers = {conv(4, 4, Activation::sigmoid, Padding::same), conv(4, 3, Activation::tanh, Padding::same),
+                 activation(Activation::elu, 0.8), flatten(), dense(10, Activation::sigmoid)};
   ModelSpec flat;
   flat.input = Shape{20, 1, 1, true};
-  flat.layers = {dense(16, Activation::sigmoid), simple(LayerKind::batchnorm), dropout(0.5),
-                 dense(8, Activation::linear),
-                 with_activation(simple(LayerKind::activation), Activation::leaky_relu, 0.1),
-                 dense(10, Activation::softmax)};
+  flat.layers = {dense(16, Activation::sigmoid), batchnorm(), dropout(0.5), dense(8, Activation::linear),
+                 activation(Activation::leaky_relu, 0.1), dense(10, Activation::softmax)};
   return {{"image", image}, {"same", same}, {"flat", flat}};
 }
 
@@ -175,11 +139,7 @@ TEST_CASE("every backend matches ref over 20 Adam steps of write-up 000's networ
   spec.train_limit = 256;
   spec.test_limit = 1;
   const auto dataset = load_dataset(spec);
-  ModelSpec model;
-  model.input = dataset->train.shape;
-  model.layers = {conv(32, 3, 3, Activation::relu), simple(LayerKind::maxpool2d), conv(64, 3, 3, Activation::relu),
-                  simple(LayerKind::maxpool2d), conv(64, 3, 3, Activation::relu), simple(LayerKind::flatten),
-                  dense(64, Activation::relu), dense(10, Activation::softmax)};
+  const ModelSpec model = writeup000(Padding::valid);
   std::vector<int32_t> order(256);
   std::iota(order.begin(), order.end(), 0);
   std::shuffle(order.begin(), order.end(), std::mt19937_64(7));

@@ -7,17 +7,13 @@
 #include <cmath>
 
 #include "kernels/common/rng.h"
+#include "tests/support/layers.h"
 #include "train/backend.h"
 
 using namespace sweep;
+using namespace sweep::test;
 
 namespace {
-
-LayerSpec layer(LayerKind kind) {
-  LayerSpec l;
-  l.kind = kind;
-  return l;
-}
 
 double mean_loss(Session& s, const Samples& data, const std::vector<int32_t>& rows, bool sigmoid_output) {
   std::vector<float> p(rows.size() * size_t(data.classes));
@@ -80,68 +76,35 @@ void gradcheck(const ModelSpec& model, bool sigmoid_output) {
 }  // namespace
 
 TEST_CASE("gradients match finite differences: conv, pools, activations, dense") {
-  ModelSpec m;
-  m.input = {2, 7, 7, false};
-  m.classes = 3;
-  LayerSpec c1 = layer(LayerKind::conv2d);
-  c1.filters = 3, c1.padding = Padding::same, c1.activation = Activation::tanh;
-  LayerSpec c2 = layer(LayerKind::conv2d);
-  c2.filters = 4, c2.kernel_h = c2.kernel_w = 2, c2.activation = Activation::elu, c2.alpha = 1.0;
-  LayerSpec avg = layer(LayerKind::avgpool2d);
-  LayerSpec act = layer(LayerKind::activation);
-  act.activation = Activation::sigmoid;
-  LayerSpec d1 = layer(LayerKind::dense);
-  d1.units = 5, d1.activation = Activation::leaky_relu, d1.alpha = 0.2;
-  LayerSpec out = layer(LayerKind::dense);
-  out.units = 3, out.activation = Activation::softmax;
-  m.layers = {c1, c2, avg, act, layer(LayerKind::flatten), d1, out};
-  gradcheck(m, false);
+  gradcheck(model_of({2, 7, 7, false}, 3,
+                     {conv(3, 3, Activation::tanh, Padding::same), conv(4, 2, Activation::elu, Padding::valid, 1, 1.0),
+                      layer(LayerKind::avgpool2d), activation(Activation::sigmoid), flatten(),
+                      dense(5, Activation::leaky_relu, 0.2), dense(3, Activation::softmax)}),
+            false);
 }
 
 TEST_CASE("gradients match finite differences: max pooling and a sigmoid output") {
-  ModelSpec m;
-  m.input = {1, 8, 8, false};
-  m.classes = 3;
-  LayerSpec c1 = layer(LayerKind::conv2d);
-  c1.filters = 3, c1.activation = Activation::sigmoid;
-  LayerSpec pool = layer(LayerKind::maxpool2d);
-  LayerSpec out = layer(LayerKind::dense);
-  out.units = 3, out.activation = Activation::sigmoid;
-  m.layers = {c1, pool, layer(LayerKind::flatten), out};
-  gradcheck(m, true);
+  gradcheck(model_of({1, 8, 8, false}, 3,
+                     {conv(3, 3, Activation::sigmoid), maxpool(), flatten(), dense(3, Activation::sigmoid)}),
+            true);
 }
 
 TEST_CASE("gradients match finite differences: the fused first conv + max pool") {
   // Two input channels, a 5x5 kernel (more taps than one register group),
   // 18 filters (a partial vector), tanh, overlapping pool windows.
-  ModelSpec m;
-  m.input = {2, 9, 9, false};
-  m.classes = 3;
-  LayerSpec c1 = layer(LayerKind::conv2d);
-  c1.filters = 18, c1.kernel_h = c1.kernel_w = 5, c1.padding = Padding::same, c1.activation = Activation::tanh;
-  LayerSpec pool = layer(LayerKind::maxpool2d);
-  pool.pool_h = pool.pool_w = 3, pool.pool_stride_h = pool.pool_stride_w = 2;
-  LayerSpec out = layer(LayerKind::dense);
-  out.units = 3, out.activation = Activation::softmax;
-  m.layers = {c1, pool, layer(LayerKind::flatten), out};
-  gradcheck(m, false);
+  gradcheck(model_of({2, 9, 9, false}, 3,
+                     {conv(18, 5, Activation::tanh, Padding::same), pool(LayerKind::maxpool2d, 3, 2), flatten(),
+                      dense(3, Activation::softmax)}),
+            false);
 }
 
 TEST_CASE("gradients match finite differences: a conv on 16 channels whose backward runs from its max pool") {
   // The second conv's gradients come from the pool's winners
   // (conv_maxpool_backward_sparse), including the input gradient that flows
   // on into the fused first layer. Stride-2 pool windows of 3 overlap.
-  ModelSpec m;
-  m.input = {1, 10, 10, false};
-  m.classes = 3;
-  LayerSpec c1 = layer(LayerKind::conv2d);
-  c1.filters = 16, c1.padding = Padding::same, c1.activation = Activation::relu;
-  LayerSpec c2 = layer(LayerKind::conv2d);
-  c2.filters = 6, c2.padding = Padding::same, c2.activation = Activation::elu, c2.alpha = 1.0;
-  LayerSpec pool2 = layer(LayerKind::maxpool2d);
-  pool2.pool_h = pool2.pool_w = 3, pool2.pool_stride_h = pool2.pool_stride_w = 2;
-  LayerSpec out = layer(LayerKind::dense);
-  out.units = 3, out.activation = Activation::softmax;
-  m.layers = {c1, layer(LayerKind::maxpool2d), c2, pool2, layer(LayerKind::flatten), out};
-  gradcheck(m, false);
+  gradcheck(model_of({1, 10, 10, false}, 3,
+                     {conv(16, 3, Activation::relu, Padding::same), maxpool(),
+                      conv(6, 3, Activation::elu, Padding::same, 1, 1.0), pool(LayerKind::maxpool2d, 3, 2), flatten(),
+                      dense(3, Activation::softmax)}),
+            false);
 }

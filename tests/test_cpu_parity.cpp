@@ -9,39 +9,13 @@
 #include <string>
 
 #include "kernels/common/rng.h"
+#include "tests/support/layers.h"
 #include "train/backend.h"
 
 using namespace sweep;
+using namespace sweep::test;
 
 namespace {
-
-LayerSpec conv(int filters, int k, int stride, Padding pad, Activation act, double alpha = 0.3) {
-  LayerSpec l;
-  l.kind = LayerKind::conv2d;
-  l.filters = filters, l.kernel_h = l.kernel_w = k, l.stride_h = l.stride_w = stride;
-  l.padding = pad, l.activation = act, l.alpha = alpha;
-  return l;
-}
-LayerSpec simple(LayerKind kind) {
-  LayerSpec l;
-  l.kind = kind;
-  return l;
-}
-LayerSpec pool(LayerKind kind, int size, int stride) {
-  LayerSpec l = simple(kind);
-  l.pool_h = l.pool_w = size, l.pool_stride_h = l.pool_stride_w = stride;
-  return l;
-}
-LayerSpec dense(int units, Activation act, double alpha = 0.3) {
-  LayerSpec l = simple(LayerKind::dense);
-  l.units = units, l.activation = act, l.alpha = alpha;
-  return l;
-}
-LayerSpec activation(Activation act, double alpha = 0.3) {
-  LayerSpec l = simple(LayerKind::activation);
-  l.activation = act, l.alpha = alpha;
-  return l;
-}
 
 // Random samples in [0,1) (bytes or floats) with labels in [0, classes).
 Samples random_samples(Shape shape, int64_t count, int classes, bool bytes, uint64_t seed) {
@@ -82,7 +56,7 @@ void check_case(const Case& c) {
   model.layers = c.layers;
   if (!c.input.flat && std::none_of(c.layers.begin(), c.layers.end(),
                                     [](const LayerSpec& l) { return l.kind == LayerKind::flatten; }))
-    model.layers.push_back(simple(LayerKind::flatten));
+    model.layers.push_back(flatten());
   model.layers.push_back(dense(5, c.output));
 
   OptimizerSpec sgd;
@@ -137,52 +111,48 @@ const Shape kImage{3, 8, 8, false};
 }  // namespace
 
 TEST_CASE("cpu matches ref: convolutions with each activation and padding") {
-  check_case({"conv valid relu", kImage, {conv(4, 3, 1, Padding::valid, Activation::relu)}});
-  check_case({"conv same sigmoid", kImage, {conv(4, 3, 1, Padding::same, Activation::sigmoid)}});
-  check_case({"conv same stride2 5x5 tanh", {2, 9, 9, false}, {conv(3, 5, 2, Padding::same, Activation::tanh)}});
-  check_case({"conv valid stride2 elu", kImage, {conv(4, 3, 2, Padding::valid, Activation::elu, 1.0)}});
-  check_case({"conv leaky_relu", kImage, {conv(4, 2, 1, Padding::same, Activation::leaky_relu, 0.1)}});
-  LayerSpec no_bias = conv(4, 3, 1, Padding::valid, Activation::linear);
+  check_case({"conv valid relu", kImage, {conv(4, 3, Activation::relu)}});
+  check_case({"conv same sigmoid", kImage, {conv(4, 3, Activation::sigmoid, Padding::same)}});
+  check_case({"conv same stride2 5x5 tanh", {2, 9, 9, false}, {conv(3, 5, Activation::tanh, Padding::same, 2)}});
+  check_case({"conv valid stride2 elu", kImage, {conv(4, 3, Activation::elu, Padding::valid, 2, 1.0)}});
+  check_case({"conv leaky_relu", kImage, {conv(4, 2, Activation::leaky_relu, Padding::same, 1, 0.1)}});
+  LayerSpec no_bias = conv(4, 3, Activation::linear);
   no_bias.use_bias = false;
   check_case({"conv linear no bias", kImage, {no_bias}});
   check_case({"two convs bytes", {1, 10, 10, false},
-              {conv(4, 3, 1, Padding::same, Activation::relu), conv(8, 3, 1, Padding::valid, Activation::tanh)},
-              true});
+              {conv(4, 3, Activation::relu, Padding::same), conv(8, 3, Activation::tanh)}, true});
 }
 
 TEST_CASE("cpu matches ref: pooling") {
-  const LayerSpec c = conv(4, 3, 1, Padding::same, Activation::tanh);
-  check_case({"maxpool 2", kImage, {c, pool(LayerKind::maxpool2d, 2, 0)}});
+  const LayerSpec c = conv(4, 3, Activation::tanh, Padding::same);
+  check_case({"maxpool 2", kImage, {c, maxpool()}});
   check_case({"maxpool 3 stride 2 (overlapping)", kImage, {c, pool(LayerKind::maxpool2d, 3, 2)}});
   check_case({"relu conv + maxpool 2 on odd maps", {2, 9, 9, false},
-              {conv(4, 3, 1, Padding::same, Activation::relu), pool(LayerKind::maxpool2d, 2, 0)}});
+              {conv(4, 3, Activation::relu, Padding::same), maxpool()}});
   check_case({"leaky conv + maxpool 2x2 stride 3", {2, 9, 9, false},
-              {conv(4, 3, 1, Padding::same, Activation::leaky_relu, 0.2), pool(LayerKind::maxpool2d, 2, 3)}});
-  check_case({"avgpool 2", kImage, {c, pool(LayerKind::avgpool2d, 2, 0)}});
+              {conv(4, 3, Activation::leaky_relu, Padding::same, 1, 0.2), pool(LayerKind::maxpool2d, 2, 3)}});
+  check_case({"avgpool 2", kImage, {c, pool(LayerKind::avgpool2d, 2)}});
   // A first convolution on few channels followed by a max pool runs as one
   // fused kernel (all of the cases above with max pooling); these add
   // MNIST's shape, partial filter vectors and no bias, and the oneDNN
   // convolution + our max pool path for the layers after the first.
   check_case({"fused: 1 channel, 32 filters, relu", {1, 12, 12, false},
-              {conv(32, 3, 1, Padding::same, Activation::relu), pool(LayerKind::maxpool2d, 2, 0)}, true});
-  LayerSpec elu5 = conv(20, 5, 2, Padding::valid, Activation::elu, 1.0);
+              {conv(32, 3, Activation::relu, Padding::same), maxpool()}, true});
+  LayerSpec elu5 = conv(20, 5, Activation::elu, Padding::valid, 2, 1.0);
   elu5.use_bias = false;
-  check_case({"fused: 20 filters 5x5 stride 2, elu, no bias", {2, 15, 15, false},
-              {elu5, pool(LayerKind::maxpool2d, 2, 0)}});
-  check_case({"not fused: 5 input channels", {5, 8, 8, false}, {c, pool(LayerKind::maxpool2d, 2, 0)}});
+  check_case({"fused: 20 filters 5x5 stride 2, elu, no bias", {2, 15, 15, false}, {elu5, maxpool()}});
+  check_case({"not fused: 5 input channels", {5, 8, 8, false}, {c, maxpool()}});
   check_case({"oneDNN conv + max pool after the fused pair", {1, 12, 12, false},
-              {conv(16, 3, 1, Padding::same, Activation::relu), pool(LayerKind::maxpool2d, 2, 0),
-               conv(8, 3, 1, Padding::same, Activation::relu), pool(LayerKind::maxpool2d, 2, 0)}});
+              {conv(16, 3, Activation::relu, Padding::same), maxpool(),
+               conv(8, 3, Activation::relu, Padding::same), maxpool()}});
   check_case({"avgpool 3 stride 1", kImage, {c, pool(LayerKind::avgpool2d, 3, 1)}});
 }
 
 TEST_CASE("cpu matches ref: batchnorm, dropout, standalone activations") {
-  const LayerSpec c = conv(4, 3, 1, Padding::valid, Activation::relu);
-  check_case({"batchnorm", kImage, {c, simple(LayerKind::batchnorm)}});
-  LayerSpec drop = simple(LayerKind::dropout);
-  drop.rate = 0.4;
-  check_case({"dropout", kImage, {c, drop}});
-  const LayerSpec lin = conv(4, 3, 1, Padding::valid, Activation::linear);
+  const LayerSpec c = conv(4, 3, Activation::relu);
+  check_case({"batchnorm", kImage, {c, batchnorm()}});
+  check_case({"dropout", kImage, {c, dropout(0.4)}});
+  const LayerSpec lin = conv(4, 3, Activation::linear);
   check_case({"relu layer", kImage, {lin, activation(Activation::relu)}});
   check_case({"leaky_relu layer", kImage, {lin, activation(Activation::leaky_relu, 0.1)}});
   check_case({"sigmoid layer", kImage, {lin, activation(Activation::sigmoid)}});
@@ -194,12 +164,9 @@ TEST_CASE("cpu matches ref: dense layers, flat inputs, sigmoid output") {
   const Shape flat{12, 1, 1, true};
   for (Activation a : {Activation::relu, Activation::sigmoid, Activation::tanh, Activation::elu})
     check_case({std::string("dense ") + to_string(a), flat, {dense(7, a, 1.0)}});
-  LayerSpec drop = simple(LayerKind::dropout);
-  drop.rate = 0.5;
-  check_case({"dense bn dropout", flat, {dense(8, Activation::leaky_relu, 0.2), simple(LayerKind::batchnorm), drop}});
-  check_case({"flatten first, bytes (MLP on pixels)", {1, 6, 6, false},
-              {simple(LayerKind::flatten), dense(9, Activation::tanh)}, true});
+  check_case({"dense bn dropout", flat, {dense(8, Activation::leaky_relu, 0.2), batchnorm(), dropout(0.5)}});
+  check_case({"flatten first, bytes (MLP on pixels)", {1, 6, 6, false}, {flatten(), dense(9, Activation::tanh)}, true});
   check_case({"flatten of multi-channel maps", kImage,
-              {conv(3, 3, 1, Padding::valid, Activation::relu), simple(LayerKind::flatten), dense(6, Activation::relu)}});
-  check_case({"sigmoid output", kImage, {conv(4, 3, 1, Padding::valid, Activation::relu)}, false, Activation::sigmoid});
+              {conv(3, 3, Activation::relu), flatten(), dense(6, Activation::relu)}});
+  check_case({"sigmoid output", kImage, {conv(4, 3, Activation::relu)}, false, Activation::sigmoid});
 }

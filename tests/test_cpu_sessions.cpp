@@ -7,57 +7,21 @@
 #include <thread>
 
 #include "kernels/common/rng.h"
+#include "tests/support/layers.h"
 #include "train/backend.h"
 
 using namespace sweep;
+using namespace sweep::test;
 
 namespace {
-
-LayerSpec layer(LayerKind kind) {
-  LayerSpec l;
-  l.kind = kind;
-  return l;
-}
-LayerSpec conv(int filters, Padding pad, Activation act) {
-  LayerSpec l = layer(LayerKind::conv2d);
-  l.filters = filters, l.padding = pad, l.activation = act, l.alpha = 0.1;
-  return l;
-}
-LayerSpec dense(int units, Activation act) {
-  LayerSpec l = layer(LayerKind::dense);
-  l.units = units, l.activation = act;
-  return l;
-}
-LayerSpec dropout(double rate) {
-  LayerSpec l = layer(LayerKind::dropout);
-  l.rate = rate;
-  return l;
-}
-
-// Write-up 000: Conv32-Pool-Conv64-Pool-Conv64-Flatten-Dense64-Dense10, 'same'.
-ModelSpec model_000() {
-  ModelSpec m;
-  m.input = {1, 28, 28, false};
-  const LayerSpec pool = layer(LayerKind::maxpool2d);
-  m.layers = {conv(32, Padding::same, Activation::relu), pool, conv(64, Padding::same, Activation::relu), pool,
-              conv(64, Padding::same, Activation::relu), layer(LayerKind::flatten),
-              dense(64, Activation::relu), dense(10, Activation::softmax)};
-  return m;
-}
 
 // Write-up 001's Keras CNN blocks: Conv-BatchNorm-MaxPool-Dropout(0.25), then
 // a dense block with BatchNorm and Dropout; LeakyReLU as a layer.
 ModelSpec model_001() {
-  ModelSpec m;
-  m.input = {1, 28, 28, false};
-  const LayerSpec pool = layer(LayerKind::maxpool2d), bn = layer(LayerKind::batchnorm);
-  LayerSpec leaky = layer(LayerKind::activation);
-  leaky.activation = Activation::leaky_relu, leaky.alpha = 0.1;
-  m.layers = {conv(64, Padding::valid, Activation::relu), bn, pool, dropout(0.25),
-              conv(64, Padding::valid, Activation::linear), leaky, bn, pool, dropout(0.25),
-              layer(LayerKind::flatten), dense(128, Activation::leaky_relu), bn, dropout(0.5),
-              dense(10, Activation::softmax)};
-  return m;
+  const LayerSpec leaky = activation(Activation::leaky_relu, 0.1);
+  return mnist_model({conv(64, 3, Activation::relu), batchnorm(), maxpool(), dropout(0.25),
+                      conv(64, 3, Activation::linear), leaky, batchnorm(), maxpool(), dropout(0.25), flatten(),
+                      dense(128, Activation::leaky_relu), batchnorm(), dropout(0.5), dense(10, Activation::softmax)});
 }
 
 Samples random_images(int64_t count, uint64_t seed) {
@@ -120,7 +84,7 @@ void check_no_reference_kernels(const ModelSpec& model, Precision precision) {
 }  // namespace
 
 TEST_CASE("no oneDNN reference implementations on the write-ups' networks (fp32)") {
-  check_no_reference_kernels(model_000(), Precision::fp32);
+  check_no_reference_kernels(writeup000(), Precision::fp32);
   check_no_reference_kernels(model_001(), Precision::fp32);
 }
 
@@ -129,7 +93,7 @@ TEST_CASE("no oneDNN reference implementations on the write-ups' networks (bf16)
     MESSAGE("this CPU has neither AVX512-BF16 nor AMX: bf16 is not offered, skipping");
     return;
   }
-  check_no_reference_kernels(model_000(), Precision::bf16);
+  check_no_reference_kernels(writeup000(), Precision::bf16);
   check_no_reference_kernels(model_001(), Precision::bf16);
 }
 
@@ -137,7 +101,7 @@ TEST_CASE("write-up 000's first convolution and max pool run as the fused kernel
   SessionOptions options;
   options.threads = 2;
   OptimizerSpec adam;
-  auto session = get_backend("cpu").create_session(model_000(), adam, options);
+  auto session = get_backend("cpu").create_session(writeup000(), adam, options);
   session->train_step(random_images(16, 1), rows(0, 16));
   const std::string text = session->describe();
   CAPTURE(text);
@@ -171,10 +135,10 @@ TEST_CASE("concurrent sessions give the same results as sequential ones") {
   first.threads = 2, first.seed = 1;
   second.threads = 1, second.seed = 2;
   const Params seq_a = train(model_001(), first, data, 6);
-  const Params seq_b = train(model_000(), second, data, 6);
+  const Params seq_b = train(writeup000(), second, data, 6);
   Params par_a, par_b;
   std::thread ta([&] { par_a = train(model_001(), first, data, 6); });
-  std::thread tb([&] { par_b = train(model_000(), second, data, 6); });
+  std::thread tb([&] { par_b = train(writeup000(), second, data, 6); });
   ta.join();
   tb.join();
   for (size_t t = 0; t < seq_a.size(); ++t) CHECK(par_a[t].values == seq_a[t].values);
@@ -185,7 +149,7 @@ TEST_CASE("predict in chunks equals predict per sample") {
   SessionOptions options;
   options.threads = 2;
   OptimizerSpec adam;
-  auto session = get_backend("cpu").create_session(model_000(), adam, options);
+  auto session = get_backend("cpu").create_session(writeup000(), adam, options);
   const Samples data = random_images(300, 4);
   std::vector<float> all(300 * 10), one(10);
   session->predict(data, rows(0, 300), all.data());  // one full chunk of 256 and a padded one
@@ -203,7 +167,7 @@ TEST_CASE("parameters round-trip through kernels kept in oneDNN's layout") {
   options.threads = 2;
   OptimizerSpec adam;
   const Samples data = random_images(64, 5);
-  auto trained = get_backend("cpu").create_session(model_000(), adam, options);
+  auto trained = get_backend("cpu").create_session(writeup000(), adam, options);
   const Params initial = trained->get_params();
   trained->train_step(data, rows(0, 64));  // builds the plans, adopts the layouts
   const Params after = trained->get_params();
@@ -220,7 +184,7 @@ TEST_CASE("parameters round-trip through kernels kept in oneDNN's layout") {
     CHECK(back[t].values == chosen[t].values);
   }
   options.seed = 9;  // different initial weights, replaced below
-  auto fresh = get_backend("cpu").create_session(model_000(), adam, options);
+  auto fresh = get_backend("cpu").create_session(writeup000(), adam, options);
   fresh->set_params(chosen);
   std::vector<float> a(64 * 10), b(64 * 10);
   trained->predict(data, rows(0, 64), a.data());

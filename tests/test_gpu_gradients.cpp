@@ -16,42 +16,13 @@
 #include "backends/gpu/gpu_probe.h"
 #include "backends/ref/network.h"
 #include "tests/support/gpu.h"
+#include "tests/support/layers.h"
 #include "train/backend.h"
 
 using namespace sweep;
+using namespace sweep::test;
 
 namespace {
-
-LayerSpec conv(int filters, int k, Activation a, Padding p = Padding::valid, int stride = 1) {
-  LayerSpec l;
-  l.kind = LayerKind::conv2d;
-  l.filters = filters;
-  l.kernel_h = l.kernel_w = k;
-  l.stride_h = l.stride_w = stride;
-  l.padding = p;
-  l.activation = a;
-  return l;
-}
-LayerSpec layer(LayerKind kind) {
-  LayerSpec l;
-  l.kind = kind;
-  return l;
-}
-LayerSpec dense(int units, Activation a) {
-  LayerSpec l = layer(LayerKind::dense);
-  l.units = units;
-  l.activation = a;
-  return l;
-}
-
-ModelSpec model_of(Shape input, std::vector<LayerSpec> layers) {
-  ModelSpec model;
-  model.input = input;
-  model.classes = 10;
-  model.layers = std::move(layers);
-  infer(model);
-  return model;
-}
 
 Samples random_samples(Shape shape, int count, bool bytes, uint32_t seed) {
   std::mt19937 gen(seed);
@@ -151,29 +122,25 @@ const Shape kImage{1, 8, 8, false};
 
 TEST_CASE("gpu layers match the double reference: conv valid relu, max-pool, dense softmax") {
   SKIP_WITHOUT_GPU();
-  check_against_reference(model_of(kImage, {conv(4, 3, Activation::relu), layer(LayerKind::maxpool2d),
-                                            layer(LayerKind::flatten), dense(10, Activation::softmax)}),
-                          random_samples(kImage, 6, true, 1));
+  check_against_reference(
+      model_of(kImage, 10, {conv(4, 3, Activation::relu), maxpool(), flatten(), dense(10, Activation::softmax)}),
+      random_samples(kImage, 6, true, 1));
 }
 
 TEST_CASE("gpu layers match the double reference: asymmetric same padding, leaky relu, avg-pool, dropout") {
   SKIP_WITHOUT_GPU();
-  LayerSpec c = conv(3, 2, Activation::leaky_relu, Padding::same);  // even kernel: the odd pixel goes after
-  c.alpha = 0.1;
-  LayerSpec drop = layer(LayerKind::dropout);
-  drop.rate = 0.3;
-  check_against_reference(model_of(kImage, {c, layer(LayerKind::avgpool2d), layer(LayerKind::flatten), drop,
-                                            dense(10, Activation::softmax)}),
+  // Even kernel: the odd pixel of 'same' padding goes after.
+  const LayerSpec c = conv(3, 2, Activation::leaky_relu, Padding::same, 1, 0.1);
+  check_against_reference(model_of(kImage, 10, {c, layer(LayerKind::avgpool2d), flatten(), dropout(0.3),
+                                                dense(10, Activation::softmax)}),
                           random_samples(kImage, 6, true, 2));
 }
 
 TEST_CASE("gpu layers match the double reference: strided same conv, elu, batchnorm, tanh, sigmoid loss") {
   SKIP_WITHOUT_GPU();
-  LayerSpec c = conv(4, 3, Activation::elu, Padding::same, 2);  // 8 -> 4, total padding 1: asymmetric
-  c.alpha = 1.0;
-  check_against_reference(model_of(kImage, {c, layer(LayerKind::batchnorm), layer(LayerKind::flatten),
-                                            dense(12, Activation::tanh), layer(LayerKind::batchnorm),
-                                            dense(10, Activation::sigmoid)}),
+  const LayerSpec c = conv(4, 3, Activation::elu, Padding::same, 2, 1.0);  // 8 -> 4, total padding 1: asymmetric
+  check_against_reference(model_of(kImage, 10, {c, batchnorm(), flatten(), dense(12, Activation::tanh), batchnorm(),
+                                                dense(10, Activation::sigmoid)}),
                           random_samples(kImage, 8, true, 3));
 }
 
@@ -182,27 +149,22 @@ TEST_CASE("gpu layers match the double reference: float features, sigmoid dense,
   const Shape features{20, 1, 1, true};
   LayerSpec hidden = dense(16, Activation::sigmoid);
   hidden.use_bias = false;
-  LayerSpec relu = layer(LayerKind::activation);
-  relu.activation = Activation::relu;
-  LayerSpec drop = layer(LayerKind::dropout);
-  drop.rate = 0.5;
-  check_against_reference(model_of(features, {hidden, relu, drop, dense(10, Activation::softmax)}),
+  check_against_reference(model_of(features, 10, {hidden, activation(Activation::relu), dropout(0.5),
+                                                  dense(10, Activation::softmax)}),
                           random_samples(features, 6, false, 4));
 
   LayerSpec linear_conv = conv(3, 3, Activation::linear);
   linear_conv.use_bias = false;
-  LayerSpec tanh = layer(LayerKind::activation);
-  tanh.activation = Activation::tanh;
   check_against_reference(
-      model_of(kImage, {linear_conv, tanh, layer(LayerKind::flatten), dense(10, Activation::softmax)}),
+      model_of(kImage, 10, {linear_conv, activation(Activation::tanh), flatten(), dense(10, Activation::softmax)}),
       random_samples(kImage, 5, true, 5));
 }
 
 TEST_CASE("gpu gradients agree with central differences in float") {
   SKIP_WITHOUT_GPU();
-  const ModelSpec model = model_of(kImage, {conv(3, 3, Activation::tanh, Padding::same),
-                                            layer(LayerKind::avgpool2d), layer(LayerKind::flatten),
-                                            dense(10, Activation::softmax)});
+  const ModelSpec model = model_of(kImage, 10, {conv(3, 3, Activation::tanh, Padding::same),
+                                                layer(LayerKind::avgpool2d), flatten(),
+                                                dense(10, Activation::softmax)});
   const Samples data = random_samples(kImage, 4, true, 6);
   const std::vector<int32_t> indices{0, 1, 2, 3};
   auto session = get_backend("gpu").create_session(model, OptimizerSpec{}, SessionOptions{});
@@ -234,8 +196,8 @@ TEST_CASE("gpu gradients agree with central differences in float") {
 
 TEST_CASE("gpu optimizer steps match the reference session") {
   SKIP_WITHOUT_GPU();
-  const ModelSpec model = model_of(kImage, {conv(4, 3, Activation::relu), layer(LayerKind::flatten),
-                                            dense(10, Activation::softmax)});
+  const ModelSpec model =
+      model_of(kImage, 10, {conv(4, 3, Activation::relu), flatten(), dense(10, Activation::softmax)});
   const Samples data = random_samples(kImage, 12, true, 7);
   std::vector<OptimizerSpec> optimizers(4);
   optimizers[0].kind = Optimizer::sgd, optimizers[0].learning_rate = 0.05, optimizers[0].momentum = 0.9;

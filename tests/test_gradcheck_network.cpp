@@ -7,54 +7,14 @@
 #include <random>
 
 #include "backends/ref/network.h"
+#include "tests/support/layers.h"
 
 using namespace sweep;
+using namespace sweep::test;
 using ref::Network;
 using ref::Tensor;
 
 namespace {
-
-LayerSpec conv(int filters, int kh, int kw, Activation a, Padding p = Padding::valid, int stride = 1) {
-  LayerSpec l;
-  l.kind = LayerKind::conv2d;
-  l.filters = filters;
-  l.kernel_h = kh, l.kernel_w = kw;
-  l.stride_h = l.stride_w = stride;
-  l.padding = p;
-  l.activation = a;
-  return l;
-}
-LayerSpec pool(LayerKind kind, int size, int stride = 0) {
-  LayerSpec l;
-  l.kind = kind;
-  l.pool_h = l.pool_w = size;
-  l.pool_stride_h = l.pool_stride_w = stride;
-  return l;
-}
-LayerSpec simple(LayerKind kind) {
-  LayerSpec l;
-  l.kind = kind;
-  return l;
-}
-LayerSpec act(Activation a, double alpha = 0.3) {
-  LayerSpec l = simple(LayerKind::activation);
-  l.activation = a;
-  l.alpha = alpha;
-  return l;
-}
-LayerSpec dropout(double rate) {
-  LayerSpec l = simple(LayerKind::dropout);
-  l.rate = rate;
-  return l;
-}
-LayerSpec dense(int units, Activation a, double alpha = 0.3) {
-  LayerSpec l;
-  l.kind = LayerKind::dense;
-  l.units = units;
-  l.activation = a;
-  l.alpha = alpha;
-  return l;
-}
 
 struct Problem {
   ModelSpec model;
@@ -119,42 +79,34 @@ double gradcheck(const Problem& problem, uint64_t seed, int per_tensor = 40) {
   return worst;
 }
 
-ModelSpec model_of(Shape input, int classes, std::vector<LayerSpec> layers) {
-  ModelSpec m;
-  m.input = input;
-  m.classes = classes;
-  m.layers = std::move(layers);
-  return m;
-}
-
 constexpr double kTolerance = 1e-6;
 
 }  // namespace
 
 TEST_CASE("gradcheck: conv valid + relu, max pool, flatten, dense tanh, softmax CE") {
   Problem p{model_of({2, 7, 7}, 4,
-                     {conv(3, 3, 3, Activation::relu), pool(LayerKind::maxpool2d, 2), simple(LayerKind::flatten),
-                      dense(5, Activation::tanh), dense(4, Activation::softmax)})};
+                     {conv(3, 3, Activation::relu), maxpool(), flatten(), dense(5, Activation::tanh),
+                      dense(4, Activation::softmax)})};
   CHECK(gradcheck(p, 1) < kTolerance);
 }
 
 TEST_CASE("gradcheck: conv same stride 2 with asymmetric kernel, leaky relu, avg pool, sigmoid Keras CE") {
   Problem p{model_of({2, 8, 7}, 3,
-                     {conv(3, 4, 3, Activation::leaky_relu, Padding::same, 2), pool(LayerKind::avgpool2d, 2, 1),
-                      simple(LayerKind::flatten), dense(3, Activation::sigmoid)})};
+                     {conv(3, {4, 3}, Activation::leaky_relu, Padding::same, 2), pool(LayerKind::avgpool2d, 2, 1),
+                      flatten(), dense(3, Activation::sigmoid)})};
   CHECK(gradcheck(p, 2) < kTolerance);
 }
 
 TEST_CASE("gradcheck: BatchNorm in training mode on conv features and on flat features, with dropout") {
   Problem conv_bn{model_of({2, 6, 6}, 3,
-                           {conv(4, 3, 3, Activation::linear, Padding::same), simple(LayerKind::batchnorm),
-                            act(Activation::elu, 1.0), pool(LayerKind::maxpool2d, 2), simple(LayerKind::flatten),
-                            dropout(0.3), dense(3, Activation::softmax)}),
+                           {conv(4, 3, Activation::linear, Padding::same), batchnorm(),
+                            activation(Activation::elu, 1.0), maxpool(), flatten(), dropout(0.3),
+                            dense(3, Activation::softmax)}),
                   4};
   CHECK(gradcheck(conv_bn, 3) < kTolerance);
   Problem flat_bn{model_of({7, 1, 1, true}, 3,
-                           {dense(6, Activation::sigmoid), simple(LayerKind::batchnorm), dropout(0.5),
-                            dense(5, Activation::elu, 0.7), dense(3, Activation::sigmoid)}),
+                           {dense(6, Activation::sigmoid), batchnorm(), dropout(0.5), dense(5, Activation::elu, 0.7),
+                            dense(3, Activation::sigmoid)}),
                   5};
   CHECK(gradcheck(flat_bn, 4) < kTolerance);
 }
@@ -166,8 +118,7 @@ TEST_CASE("gradcheck: every activation, fused and as a layer, under both losses"
       CAPTURE(to_string(a));
       CAPTURE(to_string(out));
       Problem p{model_of({1, 4, 4}, 3,
-                         {conv(2, 2, 2, a), act(a, 0.2), simple(LayerKind::flatten), dense(6, a, 0.4),
-                          dense(3, out)})};
+                         {conv(2, 2, a), activation(a, 0.2), flatten(), dense(6, a, 0.4), dense(3, out)})};
       CHECK(gradcheck(p, 10 + uint64_t(a)) < kTolerance);
     }
 }

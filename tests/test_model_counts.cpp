@@ -3,55 +3,13 @@
 #include <doctest/doctest.h>
 
 #include "model/model.h"
+#include "tests/support/layers.h"
 
 using namespace sweep;
+using namespace sweep::test;
 
 namespace {
 
-LayerSpec conv(int filters, int k, Activation a = Activation::relu, Padding p = Padding::valid) {
-  LayerSpec l;
-  l.kind = LayerKind::conv2d;
-  l.filters = filters;
-  l.kernel_h = l.kernel_w = k;
-  l.activation = a;
-  l.padding = p;
-  return l;
-}
-LayerSpec maxpool(int size = 2) {
-  LayerSpec l;
-  l.kind = LayerKind::maxpool2d;
-  l.pool_h = l.pool_w = size;
-  return l;
-}
-LayerSpec flatten() {
-  LayerSpec l;
-  l.kind = LayerKind::flatten;
-  return l;
-}
-LayerSpec dropout(double rate) {
-  LayerSpec l;
-  l.kind = LayerKind::dropout;
-  l.rate = rate;
-  return l;
-}
-LayerSpec batchnorm() {
-  LayerSpec l;
-  l.kind = LayerKind::batchnorm;
-  return l;
-}
-LayerSpec dense(int units, Activation a = Activation::relu) {
-  LayerSpec l;
-  l.kind = LayerKind::dense;
-  l.units = units;
-  l.activation = a;
-  return l;
-}
-ModelSpec mnist(std::vector<LayerSpec> layers) {
-  ModelSpec m;
-  m.input = Shape{1, 28, 28};
-  m.layers = std::move(layers);
-  return m;
-}
 std::vector<std::string> output_shapes(const ModelInfo& info) {
   std::vector<std::string> shapes;
   for (const auto& l : info.layers) shapes.push_back(l.output.keras());
@@ -61,7 +19,8 @@ std::vector<std::string> output_shapes(const ModelInfo& info) {
 }  // namespace
 
 TEST_CASE("write-up 002: base, 2-conv and 3-conv models") {
-  ModelSpec base = mnist({conv(32, 3), maxpool(), flatten(), dropout(0.5), dense(10, Activation::softmax)});
+  ModelSpec base =
+      mnist_model({conv(32, 3, Activation::relu), maxpool(), flatten(), dropout(0.5), dense(10, Activation::softmax)});
   const ModelInfo info = infer(base);
   CHECK(info.total() == 54410);
   CHECK(info.non_trainable == 0);
@@ -71,11 +30,12 @@ TEST_CASE("write-up 002: base, 2-conv and 3-conv models") {
   CHECK(base.layers[3].name == "dropout");
   CHECK(base.layers[4].name == "dense");
 
-  ModelSpec two = mnist({conv(32, 3), maxpool(), conv(64, 3), maxpool(), flatten(), dropout(0.5),
-                         dense(10, Activation::softmax)});
+  ModelSpec two = mnist_model({conv(32, 3, Activation::relu), maxpool(), conv(64, 3, Activation::relu), maxpool(),
+                               flatten(), dropout(0.5), dense(10, Activation::softmax)});
   CHECK(infer(two).total() == 34826);
-  ModelSpec three = mnist({conv(32, 3), maxpool(), conv(64, 3), maxpool(), conv(128, 3), maxpool(), flatten(),
-                           dropout(0.5), dense(10, Activation::softmax)});
+  ModelSpec three = mnist_model({conv(32, 3, Activation::relu), maxpool(), conv(64, 3, Activation::relu), maxpool(),
+                                 conv(128, 3, Activation::relu), maxpool(), flatten(), dropout(0.5),
+                                 dense(10, Activation::softmax)});
   const ModelInfo info3 = infer(three);
   CHECK(info3.total() == 93962);
   CHECK(info3.layers[4].output.keras() == "(None, 3, 3, 128)");
@@ -88,11 +48,12 @@ TEST_CASE("write-up 002: base, 2-conv and 3-conv models") {
 
 TEST_CASE("write-up 003: the ten models") {
   auto one_conv = [](int filters, int k) {
-    return mnist({conv(filters, k), maxpool(), flatten(), dense(64), dense(10, Activation::softmax)});
+    return mnist_model({conv(filters, k, Activation::relu), maxpool(), flatten(), dense(64, Activation::relu),
+                        dense(10, Activation::softmax)});
   };
   auto two_conv = [](int f1, int f2, Activation a) {
-    return mnist({conv(f1, 3, a), maxpool(), conv(f2, 3, a), maxpool(), flatten(), dense(64),
-                  dense(10, Activation::softmax)});
+    return mnist_model({conv(f1, 3, a), maxpool(), conv(f2, 3, a), maxpool(), flatten(), dense(64, Activation::relu),
+                        dense(10, Activation::softmax)});
   };
   const ModelInfo m1 = infer(one_conv(32, 3));
   CHECK(m1.total() == 347146);
@@ -118,11 +79,7 @@ TEST_CASE("write-up 003: the ten models") {
 }
 
 TEST_CASE("write-up 000: valid padding 93,322; same padding") {
-  auto net = [](Padding p) {
-    return mnist({conv(32, 3, Activation::relu, p), maxpool(), conv(64, 3, Activation::relu, p), maxpool(),
-                  conv(64, 3, Activation::relu, p), flatten(), dense(64), dense(10, Activation::softmax)});
-  };
-  ModelSpec valid = net(Padding::valid);
+  ModelSpec valid = writeup000(Padding::valid);
   const ModelInfo v = infer(valid);
   CHECK(v.total() == 93322);
   CHECK(output_shapes(v) == std::vector<std::string>{"(None, 26, 26, 32)", "(None, 13, 13, 32)", "(None, 11, 11, 64)",
@@ -134,7 +91,7 @@ TEST_CASE("write-up 000: valid padding 93,322; same padding") {
   // With 'same' the last conv keeps 7x7, so the Dense(64) sees 3136 inputs:
   // 320 + 18,496 + 36,928 + (3136*64 + 64) + 650. (The write-up's "same" table
   // printed 576/55,322, which does not follow from its own layer list.)
-  const ModelInfo s = infer(net(Padding::same));
+  const ModelInfo s = infer(writeup000(Padding::same));
   CHECK(s.layers[4].output.keras() == "(None, 7, 7, 64)");
   CHECK(s.layers[5].output.keras() == "(None, 3136)");
   CHECK(s.total() == 320 + 18496 + 36928 + 200768 + 650);
@@ -147,18 +104,18 @@ TEST_CASE("write-up 001: BatchNorm CNN 278,858 with 1,024 non-trainable, and the
   // Dense128(relu)-BN blocks and Dense10 softmax. Both reported totals
   // (278,858/1,024 and 119,434/1,152) follow from this one head.
   auto block = [](std::vector<LayerSpec>& layers) {
-    for (auto l : {conv(64, 3), batchnorm(), maxpool(), dropout(0.25)}) layers.push_back(l);
+    for (auto l : {conv(64, 3, Activation::relu), batchnorm(), maxpool(), dropout(0.25)}) layers.push_back(l);
   };
   auto head = [](std::vector<LayerSpec>& layers) {
     layers.push_back(flatten());
     for (int i = 0; i < 3; ++i)
-      for (auto l : {dense(128), batchnorm(), dropout(0.25)}) layers.push_back(l);
+      for (auto l : {dense(128, Activation::relu), batchnorm(), dropout(0.25)}) layers.push_back(l);
     layers.push_back(dense(10, Activation::softmax));
   };
   std::vector<LayerSpec> base_layers, deep_layers;
   block(base_layers), block(base_layers), head(base_layers);
   block(deep_layers), block(deep_layers), block(deep_layers), head(deep_layers);
-  ModelSpec base = mnist(base_layers);
+  ModelSpec base = mnist_model(base_layers);
   const ModelInfo b = infer(base);
   CHECK(b.total() == 278858);
   CHECK(b.trainable == 277834);
@@ -168,33 +125,33 @@ TEST_CASE("write-up 001: BatchNorm CNN 278,858 with 1,024 non-trainable, and the
   CHECK(base.layers[1].name == "batch_normalization");
   CHECK(base.layers[5].name == "batch_normalization_1");
   CHECK(base.layers[7].name == "dropout_1");
-  const ModelInfo d = infer(mnist(deep_layers));
+  const ModelInfo d = infer(mnist_model(deep_layers));
   CHECK(d.total() == 119434);
   CHECK(d.trainable == 118282);
   CHECK(d.non_trainable == 1152);
 }
 
 TEST_CASE("write-up 004: CNNs 177,600 and 7,465, the 784-250-10 MLP and the HOG MLP") {
-  const ModelInfo final_model = infer(mnist({conv(9, 3, Activation::relu, Padding::same), maxpool(), flatten(),
-                                             dense(100), dense(10, Activation::softmax)}));
+  const ModelInfo final_model = infer(mnist_model({conv(9, 3, Activation::relu, Padding::same), maxpool(), flatten(),
+                                                   dense(100, Activation::relu), dense(10, Activation::softmax)}));
   CHECK(final_model.total() == 177600);
   CHECK(final_model.layers[2].output.keras() == "(None, 1764)");
-  const ModelInfo small = infer(mnist({conv(9, 5, Activation::relu, Padding::same), maxpool(),
-                                       conv(9, 5, Activation::relu, Padding::same), maxpool(),
-                                       conv(16, 3, Activation::relu, Padding::same), maxpool(), flatten(), dense(25),
-                                       dense(10, Activation::softmax)}));
+  const ModelInfo small = infer(mnist_model({conv(9, 5, Activation::relu, Padding::same), maxpool(),
+                                             conv(9, 5, Activation::relu, Padding::same), maxpool(),
+                                             conv(16, 3, Activation::relu, Padding::same), maxpool(), flatten(),
+                                             dense(25, Activation::relu), dense(10, Activation::softmax)}));
   CHECK(small.total() == 7465);
   CHECK(small.layers[0].trainable == 234);
   CHECK(small.layers[2].trainable == 2034);
   CHECK(small.layers[4].trainable == 1312);
   CHECK(small.layers[5].output.keras() == "(None, 3, 3, 16)");
   CHECK(small.layers[7].trainable == 3625);
-  CHECK(infer(mnist({conv(64, 3, Activation::relu, Padding::same), maxpool(), flatten(), dense(100),
-                     dense(10, Activation::softmax)}))
+  CHECK(infer(mnist_model({conv(64, 3, Activation::relu, Padding::same), maxpool(), flatten(),
+                           dense(100, Activation::relu), dense(10, Activation::softmax)}))
             .total() == 1256150);
   // 784 * 250 weights + 250 biases + 250 * 10 weights + 10 biases.
   const ModelInfo mlp =
-      infer(mnist({flatten(), dense(250, Activation::tanh), dropout(0.5), dense(10, Activation::softmax)}));
+      infer(mnist_model({flatten(), dense(250, Activation::tanh), dropout(0.5), dense(10, Activation::softmax)}));
   CHECK(mlp.total() == 196000 + 250 + 2500 + 10);
   // HOG features (4 px/cell, 8 orientations): 392 flat inputs, 200 hidden.
   ModelSpec hog;
@@ -204,7 +161,7 @@ TEST_CASE("write-up 004: CNNs 177,600 and 7,465, the 784-250-10 MLP and the HOG 
 }
 
 TEST_CASE("FLOPs: multiply-add counts 2, training is three times forward") {
-  ModelSpec m = mnist({conv(2, 3), maxpool(), flatten(), dense(10, Activation::softmax)});
+  ModelSpec m = mnist_model({conv(2, 3, Activation::relu), maxpool(), flatten(), dense(10, Activation::softmax)});
   const ModelInfo info = infer(m);
   // conv: 26*26*2 outputs * (2*9 MACs + bias) + relu per output
   CHECK(info.layers[0].flops == 26 * 26 * 2 * (2 * 9 + 1) + 26 * 26 * 2);
@@ -216,8 +173,8 @@ TEST_CASE("FLOPs: multiply-add counts 2, training is three times forward") {
 }
 
 TEST_CASE("keras_summary prints names, shapes and totals with thousands separators") {
-  const std::string s = keras_summary(mnist({conv(32, 3), maxpool(), flatten(), dropout(0.5),
-                                             dense(10, Activation::softmax)}));
+  const std::string s = keras_summary(mnist_model({conv(32, 3, Activation::relu), maxpool(), flatten(), dropout(0.5),
+                                                   dense(10, Activation::softmax)}));
   CHECK(s.find("conv2d (Conv2D)") != std::string::npos);
   CHECK(s.find("(None, 26, 26, 32)") != std::string::npos);
   CHECK(s.find("max_pooling2d (MaxPooling2D)") != std::string::npos);

@@ -3,41 +3,13 @@
 
 #include "common/error.h"
 #include "model/model.h"
+#include "tests/support/layers.h"
 
 using namespace sweep;
+using namespace sweep::test;
 
 namespace {
 
-LayerSpec layer(LayerKind kind) {
-  LayerSpec l;
-  l.kind = kind;
-  return l;
-}
-LayerSpec conv(int filters, int k, Padding p = Padding::valid) {
-  LayerSpec l = layer(LayerKind::conv2d);
-  l.filters = filters;
-  l.kernel_h = l.kernel_w = k;
-  l.padding = p;
-  l.activation = Activation::relu;
-  return l;
-}
-LayerSpec pool(int size) {
-  LayerSpec l = layer(LayerKind::maxpool2d);
-  l.pool_h = l.pool_w = size;
-  return l;
-}
-LayerSpec dense(int units, Activation a) {
-  LayerSpec l = layer(LayerKind::dense);
-  l.units = units;
-  l.activation = a;
-  return l;
-}
-ModelSpec model(Shape input, std::vector<LayerSpec> layers) {
-  ModelSpec m;
-  m.input = input;
-  m.layers = std::move(layers);
-  return m;
-}
 // The field of the InputError infer() throws, or "" when it does not throw.
 std::string error_field(const ModelSpec& m, std::string* message = nullptr) {
   try {
@@ -55,65 +27,69 @@ const LayerSpec kFlatten = layer(LayerKind::flatten);
 }  // namespace
 
 TEST_CASE("a valid model passes") {
-  CHECK(error_field(model({1, 28, 28}, {conv(8, 3), pool(2), kFlatten, kOut})) == "");
+  CHECK(error_field(model_of({1, 28, 28}, 10, {conv(8, 3, Activation::relu), maxpool(2), kFlatten, kOut})) == "");
 }
 
 TEST_CASE("kernel larger than its input (valid padding) names the layer") {
   std::string message;
-  CHECK(error_field(model({1, 6, 6}, {conv(4, 3), pool(2), conv(4, 3), kFlatten, kOut}), &message) ==
-        "model.layers.2");
+  CHECK(error_field(model_of({1, 6, 6}, 10,
+                             {conv(4, 3, Activation::relu), maxpool(2), conv(4, 3, Activation::relu), kFlatten, kOut}),
+                    &message) == "model.layers.2");
   CHECK(message.find("larger than its input 2x2") != std::string::npos);
   // 'same' padding always fits.
-  CHECK(error_field(model({1, 2, 2}, {conv(4, 5, Padding::same), kFlatten, kOut})) == "");
+  CHECK(error_field(model_of({1, 2, 2}, 10, {conv(4, 5, Activation::relu, Padding::same), kFlatten, kOut})) == "");
 }
 
 TEST_CASE("pooling below 1x1 names the layer") {
   std::string message;
-  CHECK(error_field(model({1, 5, 5}, {pool(2), pool(2), pool(2), kFlatten, kOut}), &message) == "model.layers.2");
+  CHECK(error_field(model_of({1, 5, 5}, 10, {maxpool(2), maxpool(2), maxpool(2), kFlatten, kOut}), &message) ==
+        "model.layers.2");
   CHECK(message.find("below 1x1") != std::string::npos);
 }
 
 TEST_CASE("dense without a flatten before it") {
   std::string message;
-  CHECK(error_field(model({1, 28, 28}, {conv(4, 3), dense(16, Activation::relu), kOut}), &message) ==
-        "model.layers.1");
+  CHECK(error_field(model_of({1, 28, 28}, 10, {conv(4, 3, Activation::relu), dense(16, Activation::relu), kOut}),
+                    &message) == "model.layers.1");
   CHECK(message.find("flatten") != std::string::npos);
   // A flat input (HOG features) needs no flatten.
-  CHECK(error_field(model({392, 1, 1, true}, {dense(16, Activation::relu), kOut})) == "");
+  CHECK(error_field(model_of({392, 1, 1, true}, 10, {dense(16, Activation::relu), kOut})) == "");
 }
 
 TEST_CASE("conv or pool on a flat input") {
-  CHECK(error_field(model({1, 28, 28}, {kFlatten, conv(4, 3), kFlatten, kOut})) == "model.layers.1");
-  CHECK(error_field(model({1, 28, 28}, {kFlatten, pool(2), kOut})) == "model.layers.1");
+  CHECK(error_field(model_of({1, 28, 28}, 10, {kFlatten, conv(4, 3, Activation::relu), kFlatten, kOut})) ==
+        "model.layers.1");
+  CHECK(error_field(model_of({1, 28, 28}, 10, {kFlatten, maxpool(2), kOut})) == "model.layers.1");
 }
 
 TEST_CASE("the output layer must be dense(classes) with softmax or sigmoid") {
   std::string message;
-  CHECK(error_field(model({1, 8, 8}, {kFlatten, dense(9, Activation::softmax)}), &message) == "model.layers.1");
+  CHECK(error_field(model_of({1, 8, 8}, 10, {kFlatten, dense(9, Activation::softmax)}), &message) ==
+        "model.layers.1");
   CHECK(message.find("10 units") != std::string::npos);
-  CHECK(error_field(model({1, 8, 8}, {kFlatten, dense(10, Activation::relu)})) == "model.layers.1");
-  CHECK(error_field(model({1, 8, 8}, {kFlatten, dense(10, Activation::sigmoid), layer(LayerKind::dropout)})) == "model.layers.2");
-  CHECK(error_field(model({1, 8, 8}, {kFlatten, dense(10, Activation::sigmoid)})) == "");
-  CHECK(error_field(model({1, 8, 8}, {})) == "model.layers");
+  CHECK(error_field(model_of({1, 8, 8}, 10, {kFlatten, dense(10, Activation::relu)})) == "model.layers.1");
+  CHECK(error_field(model_of({1, 8, 8}, 10, {kFlatten, dense(10, Activation::sigmoid), layer(LayerKind::dropout)})) ==
+        "model.layers.2");
+  CHECK(error_field(model_of({1, 8, 8}, 10, {kFlatten, dense(10, Activation::sigmoid)})) == "");
+  CHECK(error_field(model_of({1, 8, 8}, 10, {})) == "model.layers");
 }
 
 TEST_CASE("bad layer arguments") {
-  LayerSpec drop = layer(LayerKind::dropout);
-  drop.rate = 1.0;
-  CHECK(error_field(model({1, 8, 8}, {drop, kFlatten, kOut})) == "model.layers.0");
-  CHECK(error_field(model({1, 8, 8}, {conv(0, 3), kFlatten, kOut})) == "model.layers.0");
-  CHECK(error_field(model({1, 8, 8}, {kFlatten, dense(0, Activation::relu), kOut})) == "model.layers.1");
+  CHECK(error_field(model_of({1, 8, 8}, 10, {dropout(1.0), kFlatten, kOut})) == "model.layers.0");
+  CHECK(error_field(model_of({1, 8, 8}, 10, {conv(0, 3, Activation::relu), kFlatten, kOut})) == "model.layers.0");
+  CHECK(error_field(model_of({1, 8, 8}, 10, {kFlatten, dense(0, Activation::relu), kOut})) == "model.layers.1");
   // softmax is only an output activation
-  CHECK(error_field(model({1, 8, 8}, {kFlatten, dense(5, Activation::softmax), kOut})) == "model.layers.1");
+  CHECK(error_field(model_of({1, 8, 8}, 10, {kFlatten, dense(5, Activation::softmax), kOut})) == "model.layers.1");
   LayerSpec bn = layer(LayerKind::batchnorm);
   bn.epsilon = 0;
-  CHECK(error_field(model({1, 8, 8}, {bn, kFlatten, kOut})) == "model.layers.0");
-  CHECK(error_field(model({0, 8, 8}, {kFlatten, kOut})) == "model.input");
+  CHECK(error_field(model_of({1, 8, 8}, 10, {bn, kFlatten, kOut})) == "model.layers.0");
+  CHECK(error_field(model_of({0, 8, 8}, 10, {kFlatten, kOut})) == "model.input");
 }
 
 TEST_CASE("layer names: Keras numbering, user names kept, duplicates rejected") {
-  ModelSpec m = model({1, 28, 28}, {conv(4, 3), conv(4, 3), pool(2), layer(LayerKind::batchnorm),
-                                    layer(LayerKind::activation), kFlatten, dense(8, Activation::relu), kOut});
+  ModelSpec m = model_of({1, 28, 28}, 10,
+                         {conv(4, 3, Activation::relu), conv(4, 3, Activation::relu), maxpool(2), batchnorm(),
+                          layer(LayerKind::activation), kFlatten, dense(8, Activation::relu), kOut});
   m.layers[1].name = "conv2d_1";  // a user name that equals a generated one
   infer(m);
   CHECK(m.layers[0].name == "conv2d");
@@ -124,7 +100,8 @@ TEST_CASE("layer names: Keras numbering, user names kept, duplicates rejected") 
   CHECK(m.layers[5].name == "flatten");
   CHECK(m.layers[6].name == "dense");
   CHECK(m.layers[7].name == "dense_1");
-  ModelSpec user = model({1, 28, 28}, {conv(4, 3), conv(4, 3), kFlatten, kOut});
+  ModelSpec user =
+      model_of({1, 28, 28}, 10, {conv(4, 3, Activation::relu), conv(4, 3, Activation::relu), kFlatten, kOut});
   user.layers[0].name = "conv2d_1";
   infer(user);
   CHECK(user.layers[1].name == "conv2d");

@@ -16,41 +16,14 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "tests/support/layers.h"
 #include "train/backend.h"
 #include "train/trainer.h"
 
 using namespace sweep;
+using namespace sweep::test;
 
 namespace {
-
-LayerSpec conv(int filters) {
-  LayerSpec l;
-  l.kind = LayerKind::conv2d;
-  l.filters = filters;
-  l.padding = Padding::same;
-  l.activation = Activation::relu;
-  return l;
-}
-LayerSpec layer(LayerKind kind) {
-  LayerSpec l;
-  l.kind = kind;
-  return l;
-}
-LayerSpec dense(int units, Activation a) {
-  LayerSpec l = layer(LayerKind::dense);
-  l.units = units;
-  l.activation = a;
-  return l;
-}
-
-ModelSpec writeup000() {
-  ModelSpec model;
-  model.input = Shape{1, 28, 28, false};
-  model.layers = {conv(32), layer(LayerKind::maxpool2d), conv(64), layer(LayerKind::maxpool2d), conv(64),
-                  layer(LayerKind::flatten), dense(64, Activation::relu), dense(10, Activation::softmax)};
-  infer(model);
-  return model;
-}
 
 std::vector<int> parse_list(const std::string& text) {
   std::vector<int> values;
