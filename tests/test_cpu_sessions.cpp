@@ -97,7 +97,7 @@ TEST_CASE("no oneDNN reference implementations on the write-ups' networks (bf16)
   check_no_reference_kernels(model_001(), Precision::bf16);
 }
 
-TEST_CASE("write-up 000's first convolution and max pool run as the fused kernel") {
+TEST_CASE("write-up 000's first convolution and max pool run fused, the second conv's backward from its pool") {
   SessionOptions options;
   options.threads = 2;
   OptimizerSpec adam;
@@ -108,6 +108,13 @@ TEST_CASE("write-up 000's first convolution and max pool run as the fused kernel
   CHECK(text.find("conv2d forward+backward: sweep:conv_maxpool") != std::string::npos);
   CHECK(text.find("max_pooling2d forward+backward: sweep:conv_maxpool") != std::string::npos);
   CHECK(text.find("conv2d forward: ") == std::string::npos);  // no oneDNN primitive for it
+  CHECK(text.find("conv2d forward+backward: sweep:conv2d") == std::string::npos);
+  // The second conv's backward runs from the second pool's winners; the
+  // third conv (before Flatten) keeps oneDNN's backward primitives.
+  CHECK(text.find("conv2d_1 backward: sweep:conv_maxpool_sparse") != std::string::npos);
+  CHECK(text.find("max_pooling2d_1 backward: sweep:conv_maxpool_sparse") != std::string::npos);
+  CHECK(text.find("conv2d_1 backward_weights: ") == std::string::npos);
+  CHECK(text.find("conv2d_2 backward_weights: ") != std::string::npos);
 }
 
 TEST_CASE("same seed and thread count give bit-identical parameters") {

@@ -599,13 +599,19 @@ std::string Plan::describe() const {
     line(*L, "backward_weights", L->bwd_weights_impl);
     for (const auto& c : L->weight_copies) line(*L, "weights_reorder", c.impl);
     if (L->grad_copy) line(*L, "gradient_reorder", L->grad_copy->impl);
-    if (L->stem_conv)
+    const std::string ours = std::string("sweep:") + to_string(L->spec->kind);
+    if (L->stem_conv) {
       line(*L, "forward+backward", "sweep:conv_maxpool (fused with the next layer)");
-    else if (L->stem_pool)
+    } else if (L->stem_pool) {
       line(*L, "forward+backward", "sweep:conv_maxpool (fused with the previous layer)");
-    if (L->backward_from_pool) line(*L, "backward", "sweep:conv_maxpool_sparse (from the next max pool's winners)");
-    else if (!L->dnnl)
-      line(*L, "forward+backward", std::string("sweep:") + to_string(L->spec->kind));
+    } else if (L->backward_from_pool) {
+      line(*L, "backward", "sweep:conv_maxpool_sparse (from the next max pool's winners)");
+    } else if (L->backward_in_conv) {
+      line(*L, "forward", ours);
+      line(*L, "backward", "sweep:conv_maxpool_sparse (in the previous layer's backward)");
+    } else if (!L->dnnl) {
+      line(*L, "forward+backward", ours);
+    }
   }
   return out;
 }
