@@ -136,6 +136,24 @@ TEST_CASE("same seed and thread count give bit-identical parameters") {
   CHECK(train(model_001(), options, data, 2)[0].values != a[0].values);
 }
 
+TEST_CASE("bit-identical parameters through the fused first layer and the pool-driven backward") {
+  // Write-up 000's network: its first conv + pool run as one kernel and the
+  // second conv's backward sums per-thread partials, in a fixed order.
+  const Samples data = random_images(64, 3);
+  SessionOptions options;
+  options.threads = 2;
+  options.seed = 7;
+  double loss_a = 0, loss_b = 0;
+  const Params a = train(writeup000(), options, data, 10, &loss_a);
+  const Params b = train(writeup000(), options, data, 10, &loss_b);
+  CHECK(loss_a == loss_b);
+  REQUIRE(a.size() == b.size());
+  for (size_t t = 0; t < a.size(); ++t) {
+    CAPTURE(a[t].name);
+    CHECK(a[t].values == b[t].values);
+  }
+}
+
 TEST_CASE("concurrent sessions give the same results as sequential ones") {
   const Samples data = random_images(64, 3);
   SessionOptions first, second;
