@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "grid/grid.h"
 #include "schedule/scheduler.h"
+#include "store/owner.h"
 #include "store/store.h"
 #include "train/backend.h"
 
@@ -41,11 +42,15 @@ int run_run(RunOptions options) {
 
   // Only this grid's runs count: the sweep may hold runs of earlier versions
   // of it, and another sweep of the database may hold the same config.
-  std::unordered_map<std::string, RunStatus> status_by_hash;
-  for (const RunRow& row : store->runs_of(sweep_id)) status_by_hash[row.hash] = row.status;
-  int done = 0;
-  for (const ExpandedRun& run : grid.runs)
-    if (status_by_hash[run.config.hash] == RunStatus::done) ++done;
+  std::unordered_map<std::string, const RunRow*> row_by_hash;
+  const std::vector<RunRow> rows = store->runs_of(sweep_id);
+  for (const RunRow& row : rows) row_by_hash[row.hash] = &row;
+  int done = 0, elsewhere = 0;  // elsewhere: running in another live sweep process, left to it
+  for (const ExpandedRun& run : grid.runs) {
+    const RunRow* row = row_by_hash[run.config.hash];
+    if (row && row->status == RunStatus::done) ++done;
+    if (row && row->status == RunStatus::running && !owner_is_stale(row->owner)) ++elsewhere;
+  }
   const int total = static_cast<int>(grid.runs.size());
   if (done == total) {
     std::cout << "sweep '" << grid.name << "': all " << total << (total == 1 ? " run is" : " runs are")
@@ -54,7 +59,8 @@ int run_run(RunOptions options) {
   }
   if (!options.schedule.quiet)
     std::cout << "sweep '" << grid.name << "': " << total << " runs, " << done << " already done, "
-              << total - done << " to train; results in " << options.db << "\n";
+              << (elsewhere > 0 ? std::to_string(elsewhere) + " being trained by another sweep process, " : "")
+              << total - done - elsewhere << " to train; results in " << options.db << "\n";
 
   if (options.executor == "slurm") return run_on_slurm(*store, sweep_id, grid, options.slurm, options.schedule);
   if (options.plain) options.schedule.view = ScheduleOptions::View::plain;
@@ -74,7 +80,9 @@ Command run_command(CLI::App& parent) {
       "Resuming: running the same grid against the same database again skips the runs that are done\n"
       "(a run is identified by the hash of its full configuration), reruns failed, interrupted and\n"
       "pending ones, and adds the runs of new grid cells (e.g. a value added to an axis).\n"
-      "Ctrl-C stops cleanly: running runs are marked interrupted and the next `sweep run` redoes them.");
+      "Ctrl-C stops cleanly: running runs are marked interrupted and the next `sweep run` redoes them.\n"
+      "Two `sweep run` processes of one grid on one database split its runs: each claims a run as it starts it\n"
+      "and skips the runs the other one trains.");
   app->add_option("grid", options->grid, "Grid file (YAML)")->required();
   app->add_option("--db", options->db,
                   "Results database (SQLite); created when missing. Default: results.db in the current directory")

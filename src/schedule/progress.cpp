@@ -161,6 +161,15 @@ void ProgressBoard::run_finished(int lane, const RunResult& result) {
   slot.active = false;
 }
 
+void ProgressBoard::run_skipped(const std::string& label, double estimate_seconds, const std::string& why) {
+  std::lock_guard lock(mutex_);
+  to_run_ = std::max(0, to_run_ - 1);
+  queued_seconds_ = std::max(0.0, queued_seconds_ - estimate_seconds);
+  if (mode_ == Mode::quiet) return;
+  const std::string line = label + " " + why;
+  pending_lines_.push_back(mode_ == Mode::plain ? timestamp_now() + " " + line : line);
+}
+
 void ProgressBoard::add_queued_seconds(double seconds) {
   std::lock_guard lock(mutex_);
   queued_seconds_ += seconds;

@@ -39,6 +39,9 @@ class ProgressBoard {
   void batch(int lane, int epoch, int batch, double running_loss, double running_accuracy);
   void epoch(int lane, const EpochMetrics& metrics);
   void run_finished(int lane, const RunResult& result);
+  // A queued run this invocation will not train after all (another sweep
+  // process claimed it): no longer counted or estimated; `why` is logged.
+  void run_skipped(const std::string& label, double estimate_seconds, const std::string& why);
   // Adds to the queued runs' summed estimate (known once calibrated).
   void add_queued_seconds(double seconds);
   // A line for the log (plain) or above the live block; dropped when quiet.

@@ -3,6 +3,8 @@
 // sized to the lanes; each lane takes queued runs (longest first, placed where
 // they finish soonest) until none are left, a signal arrives, or --fail-fast
 // trips. Runs write to the Store as they go: start_run, every epoch, finish_run.
+// start_run claims the run as it starts: a run another sweep process on the
+// same database has claimed by then is skipped, so two processes split a grid.
 #include "schedule/scheduler.h"
 
 #include <omp.h>
@@ -29,12 +31,13 @@
 #include "schedule/placement.h"
 #include "schedule/progress.h"
 #include "schedule/resources.h"
+#include "store/owner.h"
 #include "train/trainer.h"
 
 namespace sweep {
 
 int SweepOutcome::exit_code() const {
-  const bool all_done = done + skipped >= total && failed == 0 && diverged == 0 && interrupted == 0 &&
+  const bool all_done = done + skipped + elsewhere >= total && failed == 0 && diverged == 0 && interrupted == 0 &&
                         !interrupted_by_signal;
   return all_done ? kExitOk : kExitRunsFailed;
 }
@@ -54,9 +57,16 @@ struct Lane {
 struct Job {
   const ExpandedRun* run = nullptr;
   int64_t run_id = 0;
+  int attempts = 0;  // as read when planned: a run started since then was taken by another process
   std::string label;
   std::vector<double> lane_cost;  // expected seconds on each lane
 };
+
+// Adds "pid 12" to the list of other processes once.
+void note_owner(std::vector<std::string>& owners, const std::string& owner) {
+  const std::string who = owner_description(owner);
+  if (std::find(owners.begin(), owners.end(), who) == owners.end()) owners.push_back(who);
+}
 
 // Each arena worker runs oneDNN with the lane's thread count: OpenMP's team
 // size is per calling thread, so it is set when a TBB thread enters the arena
@@ -226,6 +236,10 @@ class SweepRunner {
     outcome.failed = failed_;
     outcome.diverged = diverged_;
     outcome.interrupted = interrupted_;
+    outcome.elsewhere += elsewhere_;
+    for (const std::string& who : elsewhere_by_)
+      if (std::find(outcome.elsewhere_by.begin(), outcome.elsewhere_by.end(), who) == outcome.elsewhere_by.end())
+        outcome.elsewhere_by.push_back(who);
   }
   const std::vector<std::string>& problems() const { return problems_; }
 
@@ -268,8 +282,9 @@ class SweepRunner {
   void execute(const Job& job, int lane_index) {
     const Lane& lane = lanes_[static_cast<size_t>(lane_index)];
     const RunConfig& config = job.run->config;
-    board_.run_started(lane_index, job.label, job.lane_cost[static_cast<size_t>(lane_index)]);
+    const double estimate = job.lane_cost[static_cast<size_t>(lane_index)];
     RunResult result;
+    bool claimed = false;
     try {
       Backend& backend = get_backend(lane.backend);
       SessionOptions session;
@@ -278,7 +293,16 @@ class SweepRunner {
       session.precision = config.train.precision;
       session.seed = config.train.seed;
       omp_set_num_threads(lane.threads);
-      store_.start_run(job.run_id, backend.name(), backend.device_name(lane.device), lane.threads);
+      // Claimed now, as it starts, not when the sweep began: another sweep
+      // process on this grid may have taken it meanwhile.
+      const Claim claim = store_.start_run(job.run_id, backend.name(), backend.device_name(lane.device),
+                                           lane.threads, job.attempts);
+      if (!claim.claimed) {
+        skip(job, claim, estimate);
+        return;
+      }
+      claimed = true;
+      board_.run_started(lane_index, job.label, estimate);
       RunObserver observer(store_, board_, lane_index, job.run_id, stop_all_);
       result = train_run(config, backend, session, observer);
     } catch (const std::exception& error) {
@@ -286,14 +310,31 @@ class SweepRunner {
       result.error = error.what();
     }
     if (result.backend.empty()) result.backend = lane.backend;
-    try {
-      store_.finish_run(job.run_id, result);
-    } catch (const std::exception& error) {
-      result.status = RunStatus::failed;
-      result.error = std::string("could not record the result: ") + error.what();
+    if (!claimed) {
+      // It failed before it could be claimed: the row is not ours to write
+      // (another process may own it); the next `sweep run` tries it again.
+      board_.run_started(lane_index, job.label, estimate);
+    } else {
+      try {
+        store_.finish_run(job.run_id, result);
+      } catch (const std::exception& error) {
+        result.status = RunStatus::failed;
+        result.error = std::string("could not record the result: ") + error.what();
+      }
     }
     board_.run_finished(lane_index, result);
     tally(job, result);
+  }
+
+  void skip(const Job& job, const Claim& claim, double estimate) {
+    const std::string who = owner_description(claim.owner);
+    board_.run_skipped(job.label, estimate,
+                       claim.status == RunStatus::running
+                           ? "skipped: being trained by another sweep process (" + who + ")"
+                           : "skipped: trained by another sweep process (" + who + "), now " + to_string(claim.status));
+    std::lock_guard lock(mutex_);
+    ++elsewhere_;
+    note_owner(elsewhere_by_, claim.owner);
   }
 
   void tally(const Job& job, const RunResult& result) {
@@ -319,7 +360,8 @@ class SweepRunner {
   std::vector<LaneState> states_;
   std::vector<int> queue_;
   std::atomic<bool> stop_all_{false};
-  int done_ = 0, failed_ = 0, diverged_ = 0, interrupted_ = 0;
+  int done_ = 0, failed_ = 0, diverged_ = 0, interrupted_ = 0, elsewhere_ = 0;
+  std::vector<std::string> elsewhere_by_;
   std::vector<std::string> problems_;
   Clock::time_point start_;
 };
@@ -360,11 +402,17 @@ void print_summary(const std::string& name, const SweepOutcome& outcome, const s
   line += fmt::format(", {} failed, {} diverged, {} interrupted", outcome.failed, outcome.diverged,
                       outcome.interrupted);
   const int not_started = outcome.total - outcome.skipped - outcome.done - outcome.failed - outcome.diverged -
-                          outcome.interrupted;
+                          outcome.interrupted - outcome.elsewhere;
   if (not_started > 0) line += fmt::format(", {} not started", not_started);
   line += fmt::format(" in {}", format_duration(outcome.wall_seconds));
   if (outcome.interrupted_by_signal) line += " (stopped by a signal; run the same command again to resume)";
   std::printf("%s\n", line.c_str());
+  if (outcome.elsewhere > 0) {
+    std::string who;
+    for (const std::string& owner : outcome.elsewhere_by) who += (who.empty() ? "" : ", ") + owner;
+    std::printf("  %d %s skipped: being trained by another sweep process (%s)\n", outcome.elsewhere,
+                outcome.elsewhere == 1 ? "run" : "runs", who.c_str());
+  }
   for (const auto& problem : problems) std::printf("%s\n", problem.c_str());
   std::fflush(stdout);
 }
@@ -400,7 +448,12 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
       ++outcome.skipped;
       continue;
     }
-    jobs.push_back(Job{&run, row->second.id, run_label(run, i), {}});
+    if (row->second.status == RunStatus::running && !owner_is_stale(row->second.owner)) {
+      ++outcome.elsewhere;  // another live sweep process trains it
+      note_owner(outcome.elsewhere_by, row->second.owner);
+      continue;
+    }
+    jobs.push_back(Job{&run, row->second.id, row->second.attempts, run_label(run, i), {}});
   }
   ResourcePlan plan = plan_resources(options, available_cores(), static_cast<int>(jobs.size()), gpus);
   std::string threads_note;
@@ -421,8 +474,10 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
       where += fmt::format("{}{} GPU(s) x {} runs", where.empty() ? "" : " + ", plan.gpu_devices,
                            plan.gpu_runs_per_device);
     if (!threads_note.empty()) board.message(threads_note);
-    board.message(fmt::format("sweep '{}': {} runs to do ({} already done), {} at once: {}; estimated {}", grid.name,
-                              jobs.size(), outcome.skipped, lanes.size(), where,
+    const std::string elsewhere =
+        outcome.elsewhere > 0 ? fmt::format(", {} being trained by another sweep process", outcome.elsewhere) : "";
+    board.message(fmt::format("sweep '{}': {} runs to do ({} already done{}), {} at once: {}; estimated {}",
+                              grid.name, jobs.size(), outcome.skipped, elsewhere, lanes.size(), where,
                               format_duration(queued / double(lanes.size()))));
 
     board.start();

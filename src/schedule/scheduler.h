@@ -25,9 +25,15 @@ struct ScheduleOptions {
 struct SweepOutcome {
   int total = 0, skipped = 0;  // skipped = already done before this invocation
   int done = 0, failed = 0, diverged = 0, interrupted = 0;
+  // Runs another live sweep process had claimed (Store::start_run): left to
+  // it, not trained here. `elsewhere_by` names those processes ("pid 12").
+  int elsewhere = 0;
+  std::vector<std::string> elsewhere_by;
   double wall_seconds = 0;
   bool interrupted_by_signal = false;
-  int exit_code() const;       // 0 all done, 1 any failed/diverged/interrupted
+  // 0: every run is done or left to another process, and none failed,
+  // diverged or was interrupted here; else 1.
+  int exit_code() const;
 };
 
 // Train every run of `sweep_id` that is not done yet. Runs `grid.runs` must

@@ -34,10 +34,15 @@ std::string column_list(const char* prefix) {
   return list;
 }
 
+// The owner is not copied but cleared: the task's process wrote its shard,
+// not this database, and a node's pid cannot be checked from here. A run
+// collected as 'running' is then like one of an older sweep: the next `sweep
+// run` of the grid marks it interrupted (docs/slurm.md), as before owners.
+// (Shards of older sweeps have no owner column either.)
 std::string update_sql() {
   std::string sql = "UPDATE runs SET ";
   for (int i = 0; i < kAttemptColumnCount; ++i) sql += (i ? ", " : "") + std::string(kAttemptColumns[i]) + " = ?";
-  return sql + " WHERE id = ?";
+  return sql + ", owner = NULL WHERE id = ?";
 }
 
 struct MainRun {

@@ -93,7 +93,10 @@ SweepOutcome work(const std::string& db_path, const std::string& manifest_path, 
   // The task's own database: nothing else writes it, so no locking over NFS.
   auto store = Store::open(shard.string());
   const int64_t sweep_id = store->upsert_sweep(cli::sweep_record(grid), cli::plan_grid(grid));
-  store->mark_stale_running_interrupted(sweep_id);  // a requeued task starts again in the same shard
+  // A requeued task starts again in the same shard, maybe on another node:
+  // every run its earlier incarnation left running is dead (Slurm ended it),
+  // whatever host its owner names.
+  store->mark_stale_running_interrupted(sweep_id, StaleRuns::all_running);
   return run_sweep(*store, sweep_id, grid, options);
 }
 

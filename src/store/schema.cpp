@@ -45,9 +45,16 @@ CREATE TABLE slurm_submissions (
 CREATE INDEX slurm_submissions_by_sweep ON slurm_submissions(sweep_id);)sql");
 }
 
+// Version 3: which process trains a run (store/owner.h), so that two `sweep
+// run` processes on one database split a grid's runs instead of both training
+// them, and one does not mark the other's live runs interrupted. Rows of older
+// versions get NULL: unknown, treated like a dead process (what they were).
+void add_run_owner(sqlite3* db) { exec(db, "ALTER TABLE runs ADD COLUMN owner TEXT"); }
+
 constexpr Migration kMigrations[] = {
     {1, create_version_1},
     {2, add_slurm_submissions},
+    {3, add_run_owner},
 };
 static_assert(std::size(kMigrations) == size_t(kSchemaVersion), "one migration step per schema version");
 
@@ -83,20 +90,20 @@ void refuse_newer(int version, const std::string& path) {
 
 }  // namespace
 
-void migrate(sqlite3* db, const std::string& path, bool read_only) {
+int migrate(sqlite3* db, const std::string& path, bool read_only) {
   int version = user_version(db, path);
   refuse_newer(version, path);
   if (read_only) {
     // An older database is read as it is (migrations only add): a query of
     // what it has works, one of what it lacks says "no such table".
     if (version == 0) throw InputError(path + " is not a sweep results database (it has no schema version)");
-    return;
+    return version;
   }
-  if (version == kSchemaVersion) return;
+  if (version == kSchemaVersion) return version;
   Transaction txn(db);
   version = user_version(db, path);  // another process may have migrated it meanwhile
   refuse_newer(version, path);
-  if (version == kSchemaVersion) return;
+  if (version == kSchemaVersion) return version;
   if (version == 0 && !is_empty(db) && !has_table(db, "sweeps"))
     throw InputError(path + " is not a sweep results database (it has other tables and no schema version)");
   for (const Migration& step : kMigrations)
@@ -104,6 +111,7 @@ void migrate(sqlite3* db, const std::string& path, bool read_only) {
   exec(db, "PRAGMA user_version = " + std::to_string(kSchemaVersion));
   rebuild_results_view(db);
   txn.commit();
+  return kSchemaVersion;
 }
 
 namespace {

@@ -11,7 +11,9 @@ namespace sweep::store_detail {
 // Bring a read-write database to kSchemaVersion (creating it when empty); a
 // read-only one is only checked. InputError (naming `path` and both versions)
 // for a newer schema, or for a database that is not a sweep database.
-void migrate(sqlite3* db, const std::string& path, bool read_only);
+// Returns the version the database has now (older than kSchemaVersion only
+// when read-only).
+int migrate(sqlite3* db, const std::string& path, bool read_only);
 
 // One column of the `results` view for each distinct varied path, in order.
 struct ResultsColumn {

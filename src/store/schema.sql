@@ -1,7 +1,7 @@
 -- The results database, schema version 1 (PRAGMA user_version = 1).
 -- This file is compiled into sweep (see src/store/CMakeLists.txt) and is the
 -- code form of docs/schema.md. It creates a fresh database; later versions
--- add migration steps in src/store/migrate.cpp instead of editing history.
+-- add migration steps in src/store/schema.cpp instead of editing history.
 
 CREATE TABLE sweeps (
   id            INTEGER PRIMARY KEY,

@@ -1,11 +1,12 @@
 #include "store/store.h"
 
-#include <unistd.h>
-
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "common/error.h"
+#include "store/owner.h"
 #include "store/plan.h"
 #include "store/schema.h"
 #include "store/sqlite_util.h"
@@ -29,12 +30,6 @@ RunStatus status_from_text(const std::string& text) {
   } catch (const InputError&) {
     throw RuntimeError("unknown run status '" + text + "' in the database");
   }
-}
-
-std::string this_host() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0) return {};
-  return name;
 }
 
 // Insert a model and its layers once (models are shared across runs and sweeps).
@@ -78,10 +73,15 @@ RunRow read_run(const Statement& stmt) {
   row.status = status_from_text(stmt.column_text(3));
   row.config = json::parse(stmt.column_text(4), nullptr, false);
   row.attempts = static_cast<int>(stmt.column_int(5));
+  row.owner = stmt.column_text(6);
   return row;
 }
 
-constexpr const char* kRunColumns = "SELECT id, sweep_id, hash, status, config, attempts FROM runs";
+// A read-only database older than version 3 has no owner column: read NULL.
+std::string run_columns(bool has_owner) {
+  return std::string("SELECT id, sweep_id, hash, status, config, attempts, ") + (has_owner ? "owner" : "NULL") +
+         " FROM runs";
+}
 
 }  // namespace
 
@@ -106,16 +106,24 @@ std::unique_ptr<Store> Store::open(const std::string& path, Mode mode) {
   sqlite3_busy_timeout(db, 10000);  // another writer (a second sweep) waits rather than fails
   if (!read_only) {
     // WAL first: it is persistent, and a non-SQLite file fails here with NOTADB.
-    sqlite3_stmt* stmt = nullptr;
-    int wal_rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr);
-    if (wal_rc == SQLITE_OK) wal_rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    // Two sweeps creating one database at once both switch it; SQLite answers
+    // the loser BUSY without calling the busy handler, so wait here instead.
+    int wal_rc = SQLITE_BUSY;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (true) {
+      sqlite3_stmt* stmt = nullptr;
+      wal_rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr);
+      if (wal_rc == SQLITE_OK) wal_rc = sqlite3_step(stmt);
+      sqlite3_finalize(stmt);
+      if ((wal_rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() > give_up) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     if (wal_rc == SQLITE_NOTADB) throw InputError(path + " is not a SQLite database");
     store_detail::check(db, wal_rc, "cannot switch " + path + " to WAL mode");
     exec(db, "PRAGMA synchronous = NORMAL");  // safe with WAL: a power cut loses at most the last commits
   }
   exec(db, "PRAGMA foreign_keys = ON");
-  store_detail::migrate(db, path, read_only);
+  store->has_owner_ = store_detail::migrate(db, path, read_only) >= 3;
   return store;
 }
 
@@ -195,7 +203,7 @@ std::optional<SweepRecord> Store::sweep_by_name(const std::string& name) {
 
 std::vector<RunRow> Store::runs_of(int64_t sweep_id) {
   std::lock_guard lock(mu_);
-  Statement stmt(db_, std::string(kRunColumns) + " WHERE sweep_id = ? ORDER BY id");
+  Statement stmt(db_, run_columns(has_owner_) + " WHERE sweep_id = ? ORDER BY id");
   stmt.bind_int(1, sweep_id);
   std::vector<RunRow> rows;
   while (stmt.step()) rows.push_back(read_run(stmt));
@@ -204,30 +212,59 @@ std::vector<RunRow> Store::runs_of(int64_t sweep_id) {
 
 std::optional<RunRow> Store::run_by_hash(const std::string& hash) {
   std::lock_guard lock(mu_);
-  Statement stmt(db_, std::string(kRunColumns) + " WHERE hash = ? ORDER BY id DESC LIMIT 1");
+  Statement stmt(db_, run_columns(has_owner_) + " WHERE hash = ? ORDER BY id DESC LIMIT 1");
   stmt.bind_text(1, hash);
   if (!stmt.step()) return std::nullopt;
   return read_run(stmt);
 }
 
-void Store::start_run(int64_t run_id, const std::string& backend, const std::string& device, int threads) {
+Claim Store::start_run(int64_t run_id, const std::string& backend, const std::string& device, int threads,
+                       int expected_attempts) {
   std::lock_guard lock(mu_);
+  if (mode_ == Mode::read_only) throw RuntimeError("start_run on a read-only store");
+  // BEGIN IMMEDIATE takes the database's write lock: from reading the row to
+  // the commit no other process can claim it, so exactly one claim wins.
   Transaction txn(db_);
+  Claim claim;
+  int64_t attempts = 0;
+  std::string owner;
+  {
+    Statement find(db_, "SELECT status, COALESCE(owner, ''), attempts FROM runs WHERE id = ?");
+    find.bind_int(1, run_id);
+    if (!find.step()) throw RuntimeError("start_run: no run with id " + std::to_string(run_id));
+    claim.status = status_from_text(find.column_text(0));
+    owner = find.column_text(1);
+    attempts = find.column_int(2);
+  }
+  const bool live = claim.status == RunStatus::running && !owner_is_stale(owner);
+  const bool taken = expected_attempts >= 0 && attempts != expected_attempts;
+  if (live || taken) {
+    claim.owner = owner;
+    return claim;  // the transaction rolls back: nothing was written
+  }
   // A new attempt starts clean: no epochs, matrix or metrics of an earlier one.
   for (const char* table : {"epochs", "confusion"}) {
     Statement clear(db_, std::string("DELETE FROM ") + table + " WHERE run_id = ?");
     clear.bind_int(1, run_id).run();
   }
+  // The WHERE restates the claim rule on what was read, so the UPDATE itself
+  // can only take a run that is not running, or running under the dead owner seen above.
   Statement stmt(db_,
-                 "UPDATE runs SET status = 'running', backend = ?, device = ?, threads = ?, started = ?, "
+                 "UPDATE runs SET status = 'running', owner = ?, backend = ?, device = ?, threads = ?, started = ?, "
                  "finished = NULL, wall_seconds = NULL, epochs_run = 0, early_stopped = 0, train_loss = NULL, "
                  "train_accuracy = NULL, val_loss = NULL, val_accuracy = NULL, test_loss = NULL, "
                  "test_accuracy = NULL, test_precision = NULL, test_recall = NULL, test_f1 = NULL, error = NULL, "
-                 "attempts = attempts + 1 WHERE id = ?");
-  stmt.bind_text(1, backend).bind_text(2, device).bind_int(3, threads).bind_text(4, now_iso8601());
-  stmt.bind_int(5, run_id).run();
-  if (sqlite3_changes(db_) != 1) throw RuntimeError("start_run: no run with id " + std::to_string(run_id));
+                 "attempts = attempts + 1 WHERE id = ? AND attempts = ? AND "
+                 "(status <> 'running' OR COALESCE(owner, '') = ?)");
+  stmt.bind_text(1, this_process_owner()).bind_text(2, backend).bind_text(3, device).bind_int(4, threads);
+  stmt.bind_text(5, now_iso8601()).bind_int(6, run_id).bind_int(7, attempts).bind_text(8, owner).run();
+  if (sqlite3_changes(db_) != 1) {
+    claim.owner = owner;
+    return claim;
+  }
   txn.commit();
+  claim.claimed = true;
+  return claim;
 }
 
 namespace {
@@ -293,13 +330,28 @@ void Store::finish_run(int64_t run_id, const RunResult& result) {
   txn.commit();
 }
 
-int Store::mark_stale_running_interrupted(int64_t sweep_id) {
+int Store::mark_stale_running_interrupted(int64_t sweep_id, StaleRuns which) {
   std::lock_guard lock(mu_);
-  Statement stmt(db_,
+  Transaction txn(db_);  // the write lock: no run changes owner between the check and the update
+  std::vector<int64_t> stale;
+  {
+    Statement running(db_, "SELECT id, COALESCE(owner, '') FROM runs WHERE sweep_id = ? AND status = 'running'");
+    running.bind_int(1, sweep_id);
+    while (running.step())
+      if (which == StaleRuns::all_running || owner_is_stale(running.column_text(1)))
+        stale.push_back(running.column_int(0));
+  }
+  Statement mark(db_,
                  "UPDATE runs SET status = 'interrupted', error = 'the sweep process running it ended before "
-                 "it finished' WHERE sweep_id = ? AND status = 'running'");
-  stmt.bind_int(1, sweep_id).run();
-  return sqlite3_changes(db_);
+                 "it finished' WHERE id = ? AND status = 'running'");
+  int marked = 0;
+  for (const int64_t id : stale) {
+    mark.bind_int(1, id).run();
+    marked += sqlite3_changes(db_);
+    mark.reset();
+  }
+  txn.commit();
+  return marked;
 }
 
 }  // namespace sweep

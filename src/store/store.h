@@ -2,9 +2,10 @@
 // matrices and layer summaries. The schema is a public interface, documented
 // in docs/schema.md and versioned in PRAGMA user_version.
 //
-// Concurrency: one Store object is the single writer of a database (WAL mode,
-// so readers are never blocked); its methods are thread-safe (internal mutex).
-// Every epoch is committed as it finishes.
+// Concurrency: a Store's methods are thread-safe (internal mutex); readers are
+// never blocked (WAL mode). Several processes may write one database: each
+// claims a run (start_run) before training it, so two `sweep run` processes on
+// one grid split its runs (store/owner.h). Every epoch is committed as it finishes.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -21,7 +22,7 @@ struct sqlite3;
 
 namespace sweep {
 
-inline constexpr int kSchemaVersion = 2;  // 2: slurm_submissions (docs/schema.md)
+inline constexpr int kSchemaVersion = 3;  // 2: slurm_submissions, 3: runs.owner (docs/schema.md)
 
 struct SweepRecord {
   int64_t id = 0;
@@ -57,6 +58,20 @@ struct RunRow {
   RunStatus status = RunStatus::pending;
   json config;
   int attempts = 0;  // how many times it was started
+  std::string owner;  // the process that started its last attempt (store/owner.h); '' when NULL
+};
+
+// What start_run did: claimed the run for this process, or found it taken.
+struct Claim {
+  bool claimed = false;
+  RunStatus status = RunStatus::pending;  // the row's status when not claimed
+  std::string owner;                      // the row's owner when not claimed ('' when NULL)
+};
+
+// Which runs left 'running' mark_stale_running_interrupted takes as dead.
+enum class StaleRuns {
+  dead_owners,  // owned by a process of this host that is gone, or by no known process (NULL)
+  all_running,  // every one: a database only this process writes (a Slurm task's shard, requeued)
 };
 
 class Store {
@@ -83,12 +98,20 @@ class Store {
   // one sweep's).
   std::optional<RunRow> run_by_hash(const std::string& hash);
 
-  // Run lifecycle. start_run clears earlier epochs of an interrupted/failed attempt.
-  void start_run(int64_t run_id, const std::string& backend, const std::string& device, int threads);
+  // Run lifecycle. start_run claims the run for this process, atomically
+  // across processes: it succeeds unless the run is 'running' under a live
+  // owner (owner_is_stale) or, when expected_attempts >= 0, the run was
+  // started again since the caller read it (another process took it, maybe
+  // finished it). A claimed run is 'running' with this process as owner and
+  // one more attempt; what an earlier attempt left (epochs, confusion matrix,
+  // metrics, error) is cleared. A run not claimed is left as it was.
+  Claim start_run(int64_t run_id, const std::string& backend, const std::string& device, int threads,
+                  int expected_attempts = -1);
   void record_epoch(int64_t run_id, const EpochMetrics& epoch);
   void finish_run(int64_t run_id, const RunResult& result);
-  // Any run left 'running' by a dead process becomes 'interrupted'.
-  int mark_stale_running_interrupted(int64_t sweep_id);
+  // Runs of the sweep left 'running' by a dead process become 'interrupted'
+  // (which ones count as dead: StaleRuns). Returns how many.
+  int mark_stale_running_interrupted(int64_t sweep_id, StaleRuns which = StaleRuns::dead_owners);
 
   // Read-only SQL for `sweep query`: rows as strings (NULL -> nullopt; REAL
   // values in their shortest exact form). Exactly one statement; anything
@@ -109,6 +132,7 @@ class Store {
   sqlite3* db_ = nullptr;
   std::string path_;
   Mode mode_;
+  bool has_owner_ = true;  // false for a read-only database older than schema version 3
   std::recursive_mutex mu_;
 };
 
