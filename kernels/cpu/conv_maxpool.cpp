@@ -141,12 +141,12 @@ void conv_maxpool_forward(const ConvPoolGeom& g, const float* x, const float* ke
               }
             }
             // Every supported activation is non-decreasing, so the maximum
-            // of the activated outputs is the activation of the maximum.
+            // of the activated outputs is the activation of the maximum:
+            // ReLU here, the others in one pass over the pooled map below.
             const int nf = lay.filters_in(g, blk);
             float* dst = y + out + blk * kLanes;
             if (f == Activation::relu) best = best > vf{} ? best : vf{};
             store_lanes(dst, best, nf);
-            if (f != Activation::relu && f != Activation::linear) activation_forward(f, alpha, dst, dst, nf);
             if (argmax && nf == kLanes) {
               const vb bytes = __builtin_convertvector(__builtin_convertvector(where, vi), vb);
               std::memcpy(argmax + out + blk * kLanes, &bytes, sizeof bytes);
@@ -157,6 +157,10 @@ void conv_maxpool_forward(const ConvPoolGeom& g, const float* x, const float* ke
         }
     }
   }
+  // Outside the parallel region: activation_forward opens its own (called
+  // per window inside one, its team start-up cost made sigmoid nets 3x slower).
+  if (f != Activation::relu && f != Activation::linear)
+    activation_forward(f, alpha, y, y, g.n * p.oh * p.ow * g.filters);
 }
 
 namespace {
