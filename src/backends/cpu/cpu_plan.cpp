@@ -187,15 +187,17 @@ Plan::Plan(const NetDesc& net, ParamStore& params, int64_t batch, const dnnl::en
       case LayerKind::conv2d:
       case LayerKind::dense:
       {
-        const auto [pt, pb] = same_pads(L.in.h, s.kernel_h, s.stride_h, s.padding);
-        const auto [pl, pr] = same_pads(L.in.w, s.kernel_w, s.stride_w, s.padding);
-        const k::ConvPoolGeom conv_pool = {n, L.in.h, L.in.w, L.in.c, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w,
-                                           pt, pl, L.out.h, L.out.w, s.filters,
-                                           i + 1 < count ? pool_geom(n, L.out, layers_[i + 1]->out, *layers_[i + 1]->spec)
-                                                         : k::PoolGeom{}};
+        // A conv and the max pool after it, for the two kernels that treat them together.
+        auto conv_pool = [&] {
+          const auto [pt, pb] = same_pads(L.in.h, s.kernel_h, s.stride_h, s.padding);
+          const auto [pl, pr] = same_pads(L.in.w, s.kernel_w, s.stride_w, s.padding);
+          const Layer& pool = *layers_[i + 1];
+          return k::ConvPoolGeom{n,  L.in.h,  L.in.w,  L.in.c,    s.kernel_h, s.kernel_w, s.stride_h, s.stride_w,
+                                 pt, pl,      L.out.h, L.out.w, s.filters, pool_geom(n, L.out, pool.out, *pool.spec)};
+        };
         if (stem && i == 0) {
           L.stem_conv = true;
-          L.stem = conv_pool;
+          L.stem = conv_pool();
           break;
         }
         build_conv_or_dense(i);
@@ -203,7 +205,7 @@ Plan::Plan(const NetDesc& net, ParamStore& params, int64_t batch, const dnnl::en
         // was no slower (write-up 000: 18,500 vs 17,900 images/s).
         if (with_backward && !net.bf16 && int(i) >= net.first_trainable && backward_from_pool(net.model, net.info, i)) {
           L.backward_from_pool = true;
-          L.sparse = conv_pool;
+          L.sparse = conv_pool();
           layers_[i + 1]->backward_in_conv = true;
         } else if (with_backward) {
           build_backward(i);
