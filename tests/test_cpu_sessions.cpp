@@ -117,20 +117,27 @@ TEST_CASE("write-up 000's first convolution and max pool run fused, the second c
   CHECK(text.find("conv2d_2 backward_weights: ") != std::string::npos);
 }
 
-TEST_CASE("same seed and thread count give bit-identical parameters") {
-  const Samples data = random_images(64, 2);
-  SessionOptions options;
-  options.threads = 2;
-  options.seed = 5;
+// Trains `model` twice from the same seed and thread count; both runs must
+// end with the same loss and parameters, bit for bit. Returns the parameters.
+static Params check_bit_identical(const ModelSpec& model, const SessionOptions& options, const Samples& data, int steps) {
   double loss_a = 0, loss_b = 0;
-  const Params a = train(model_001(), options, data, 20, &loss_a);
-  const Params b = train(model_001(), options, data, 20, &loss_b);
+  const Params a = train(model, options, data, steps, &loss_a);
+  const Params b = train(model, options, data, steps, &loss_b);
   CHECK(loss_a == loss_b);
   REQUIRE(a.size() == b.size());
   for (size_t t = 0; t < a.size(); ++t) {
     CAPTURE(a[t].name);
     CHECK(a[t].values == b[t].values);
   }
+  return a;
+}
+
+TEST_CASE("same seed and thread count give bit-identical parameters") {
+  const Samples data = random_images(64, 2);
+  SessionOptions options;
+  options.threads = 2;
+  options.seed = 5;
+  const Params a = check_bit_identical(model_001(), options, data, 20);
   // A different seed changes the dropout masks and initial weights.
   options.seed = 6;
   CHECK(train(model_001(), options, data, 2)[0].values != a[0].values);
@@ -139,19 +146,10 @@ TEST_CASE("same seed and thread count give bit-identical parameters") {
 TEST_CASE("bit-identical parameters through the fused first layer and the pool-driven backward") {
   // Write-up 000's network: its first conv + pool run as one kernel and the
   // second conv's backward sums per-thread partials, in a fixed order.
-  const Samples data = random_images(64, 3);
   SessionOptions options;
   options.threads = 2;
   options.seed = 7;
-  double loss_a = 0, loss_b = 0;
-  const Params a = train(writeup000(), options, data, 10, &loss_a);
-  const Params b = train(writeup000(), options, data, 10, &loss_b);
-  CHECK(loss_a == loss_b);
-  REQUIRE(a.size() == b.size());
-  for (size_t t = 0; t < a.size(); ++t) {
-    CAPTURE(a[t].name);
-    CHECK(a[t].values == b[t].values);
-  }
+  check_bit_identical(writeup000(), options, random_images(64, 3), 10);
 }
 
 TEST_CASE("concurrent sessions give the same results as sequential ones") {
