@@ -177,6 +177,10 @@ void conv_maxpool_backward_sparse(const ConvPoolGeom& g, const float* x, const f
     std::vector<int> filter_count(size_t(g.filters));
     std::vector<Winner> by_cell(dx ? by_filter.size() : 0);
     std::vector<int> cell_start(size_t(cells) + 1), cell_fill(cell_start.size() - 1);
+    std::vector<Winner> in_order;  // the winners in pooled-position order, and their cells,
+    std::vector<int> cell_of;      // before they are grouped by cell
+    in_order.reserve(by_cell.size());
+    cell_of.reserve(by_cell.size());
     const int64_t first = g.n * me / threads, last = g.n * (me + 1) / threads;
     for (int64_t i = first; i < last; ++i) {
       std::fill(img_storage.begin(), img_storage.end(), vf{});
@@ -188,6 +192,8 @@ void conv_maxpool_backward_sparse(const ConvPoolGeom& g, const float* x, const f
 
       std::fill(filter_count.begin(), filter_count.end(), 0);
       std::fill(cell_start.begin(), cell_start.end(), 0);
+      cell_of.clear();
+      in_order.clear();
       for (int q = 0; q < pooled; ++q) {
         const int64_t at = (i * pooled + q) * g.filters;
         for (int o = 0; o < g.filters; ++o) {
@@ -197,7 +203,11 @@ void conv_maxpool_backward_sparse(const ConvPoolGeom& g, const float* x, const f
           bias_acc[size_t(o)] += gv;
           const int cell = q * p.ph * p.pw + argmax[at + o];
           by_filter[size_t(o) * pooled + filter_count[size_t(o)]++] = {gv, patch[size_t(cell)]};
-          ++cell_start[size_t(cell) + 1];
+          if (dx) {
+            ++cell_start[size_t(cell) + 1];
+            cell_of.push_back(cell);
+            in_order.push_back({gv, o});
+          }
         }
       }
       // The kernel gradient: per filter, its winners' input patches.
@@ -215,15 +225,7 @@ void conv_maxpool_backward_sparse(const ConvPoolGeom& g, const float* x, const f
       // filters (scaled) in registers, then added onto its input patch.
       for (int c = 0; c < cells; ++c) cell_start[size_t(c) + 1] += cell_start[size_t(c)];
       std::copy(cell_start.begin(), cell_start.end() - 1, cell_fill.begin());
-      for (int q = 0; q < pooled; ++q) {
-        const int64_t at = (i * pooled + q) * g.filters;
-        for (int o = 0; o < g.filters; ++o) {
-          float gv = dy[at + o];
-          if (f != Activation::linear) gv *= activation_derivative(f, alpha, y[at + o]);
-          if (gv == 0.0f) continue;
-          by_cell[size_t(cell_fill[size_t(q * p.ph * p.pw + argmax[at + o])]++)] = {gv, o};
-        }
-      }
+      for (size_t j = 0; j < in_order.size(); ++j) by_cell[size_t(cell_fill[size_t(cell_of[j])]++)] = in_order[j];
       std::fill(dimg_storage.begin(), dimg_storage.end(), vf{});
       for (int b = 0; b < geo.blocks; ++b)
         for (int c = 0; c < cells; ++c) {
