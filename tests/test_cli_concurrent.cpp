@@ -16,24 +16,14 @@
 
 #include "store/owner.h"
 #include "tests/support/cli.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using sweep::test::read_file;
 using sweep::test::shell_quote;
+using sweep::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("sweep_cli_concurrent_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 // `runs` learning rates of a small conv net on 1,000 MNIST images, 1 epoch:
 // a few hundredths of a second a run, so the grid takes about as long as a
@@ -71,7 +61,7 @@ void exec(const fs::path& db, const std::string& sql) {
 }  // namespace
 
 TEST_CASE("two sweep run processes started together on one grid train every run exactly once") {
-  TempDir dir;
+  TempDir dir("cli_concurrent");
   constexpr int kRuns = 6;
   std::ofstream(dir.path / "grid.yaml") << grid(kRuns);
   // Both in the background of one shell, which waits for both.
@@ -111,7 +101,7 @@ TEST_CASE("two sweep run processes started together on one grid train every run 
 }
 
 TEST_CASE("sweep run leaves runs of live processes alone and retries those of dead ones") {
-  TempDir dir;
+  TempDir dir("cli_concurrent");
   std::ofstream(dir.path / "grid.yaml") << grid(3);
   auto run = sweep::test::run_sweep_cli(dir.path, {"run", "grid.yaml", "--db", "r.db", "--plain", "--backend", "cpu",
                                                    "--jobs", "1", "--threads-per-run", "1"});

@@ -3,7 +3,6 @@
 // trains), and the error paths (bad grid, write SQL, missing database).
 #include <doctest/doctest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -14,23 +13,15 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cli.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("sweep_cli_test_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
 using Result = sweep::test::CliResult;
 using sweep::test::read_file;
+using sweep::test::TempDir;
 
 // Run `sweep ARGS` in `dir`, capturing stdout and stderr.
 Result run_cli(const fs::path& dir, const std::vector<std::string>& args) { return sweep::test::run_sweep_cli(dir, args); }
@@ -71,7 +62,7 @@ const char* kRunsState = "SELECT hash, status, attempts, started FROM runs ORDER
 }  // namespace
 
 TEST_CASE("sweep run, query, resume and extend a tiny grid") {
-  TempDir dir;
+  TempDir dir("cli_test");
   write(dir.path / "grid.yaml", grid("[0.001, 0.01]"));
   const Result plan = run_cli(dir.path, {"plan", "grid.yaml", "--summary"});
   INFO(plan.out, plan.err);
@@ -157,7 +148,7 @@ TEST_CASE("sweep run, query, resume and extend a tiny grid") {
 }
 
 TEST_CASE("help and version") {
-  TempDir dir;
+  TempDir dir("cli_test");
   const Result help = run_cli(dir.path, {"--help"});
   CHECK(help.exit_code == 0);
   for (const char* text : {"plan", "run", "query", "ls", "Exit codes", "bad input"})

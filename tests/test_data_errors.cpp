@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "common/error.h"
 #include "data/dataset.h"
+#include "tests/support/temp_dir.h"
 
 using namespace sweep;
 namespace fs = std::filesystem;
@@ -45,23 +45,19 @@ void write_raw(const fs::path& path, const std::vector<uint8_t>& bytes) {
 
 // A temporary data dir holding a valid 6-image 4x4 dataset "tiny".
 struct TempData {
-  fs::path dir;
+  sweep::test::TempDir dir;
   fs::path folder;
-  explicit TempData(const std::string& tag) {
-    dir = fs::temp_directory_path() / ("sweep_test_data_" + tag + "_" + std::to_string(::getpid()));
-    folder = dir / "tiny";
-    fs::remove_all(dir);
+  explicit TempData(const std::string& tag) : dir("test_data_" + tag), folder(dir.path / "tiny") {
     fs::create_directories(folder);
     write_gz(folder / "train-images-idx3-ubyte.gz", idx_bytes(2051, {6, 4, 4}, 6 * 16));
     write_gz(folder / "train-labels-idx1-ubyte.gz", idx_bytes(2049, {6}, 6));
     write_gz(folder / "t10k-images-idx3-ubyte.gz", idx_bytes(2051, {3, 4, 4}, 3 * 16));
     write_gz(folder / "t10k-labels-idx1-ubyte.gz", idx_bytes(2049, {3}, 3));
   }
-  ~TempData() { fs::remove_all(dir); }
   DatasetSpec spec() const {
     DatasetSpec s;
     s.name = "tiny";
-    s.dir = dir.string();
+    s.dir = dir.path.string();
     s.validation_split = 0.5;
     return s;
   }

@@ -3,9 +3,7 @@
 // docs/schema.md describes it.
 #pragma once
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,14 +19,6 @@ inline void exec(sqlite3* db, const std::string& sql) {
     sqlite3_free(err);
     throw std::runtime_error("fixture SQL failed: " + message + " in " + sql);
   }
-}
-
-// A fresh temporary folder per test process.
-inline std::filesystem::path temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("sweep_test_report_" + std::to_string(getpid()) + "_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
 }
 
 inline const char* kModelSpec =

@@ -12,6 +12,7 @@
 #include "report/format.h"
 #include "report/report.h"
 #include "test_report_fixture.h"
+#include "tests/support/temp_dir.h"
 
 using namespace sweep::report;
 namespace fs = std::filesystem;
@@ -74,15 +75,12 @@ const ReportFile* figure(const Report& r, const std::string& suffix) {
   return nullptr;
 }
 
+// Members go in reverse order: the store closes before its folder is removed.
 struct Fixture {
-  fs::path dir = report_fixture::temp_dir("lib");
-  std::unique_ptr<sweep::Store> store = report_fixture::build((dir / "results.db").string());
+  sweep::test::TempDir temp{"test_report_lib"};
+  const fs::path dir = temp.path;
+  std::unique_ptr<sweep::Store> store = report_fixture::build(temp.file("results.db"));
   sqlite3* db() { return store->handle(); }
-  ~Fixture() {
-    store.reset();
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
 };
 
 }  // namespace

@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -19,25 +18,14 @@
 #include <thread>
 
 #include "store/store.h"
+#include "tests/support/temp_dir.h"
 
 using namespace sweep;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using sweep::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    dir = fs::temp_directory_path() / ("sweep_schedule_bin_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-  }
-};
 
 // Six small runs on the plain C++ backend: 20 epochs of 512 images each,
 // long enough to be caught mid-run, short enough for CI.
@@ -54,8 +42,8 @@ void write_grid(const fs::path& path) {
 
 // Starts `sweep run` with its output appended to `log`.
 pid_t start_sweep(const TempDir& temp) {
-  const std::string grid = (temp.dir / "grid.yaml").string(), db = (temp.dir / "results.db").string();
-  const std::string log = (temp.dir / "sweep.log").string();
+  const std::string grid = (temp.path / "grid.yaml").string(), db = (temp.path / "results.db").string();
+  const std::string log = (temp.path / "sweep.log").string();
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -71,7 +59,7 @@ pid_t start_sweep(const TempDir& temp) {
 }
 
 std::string log_text(const TempDir& temp) {
-  std::ifstream in(temp.dir / "sweep.log");
+  std::ifstream in(temp.path / "sweep.log");
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
@@ -94,7 +82,7 @@ std::optional<int> wait_exit(pid_t pid, double seconds) {
 // A scalar from the database through a read-only connection; nullopt while
 // the database is not there yet or not yet set up.
 std::optional<long> scalar(const TempDir& temp, const std::string& sql) {
-  const fs::path db = temp.dir / "results.db";
+  const fs::path db = temp.path / "results.db";
   if (!fs::exists(db)) return std::nullopt;
   try {
     auto store = Store::open(db.string(), Store::Mode::read_only);
@@ -128,8 +116,8 @@ long count(const TempDir& temp, const std::string& where) {
 }  // namespace
 
 TEST_CASE("SIGINT: exit code 1, running runs interrupted with their epochs, the same command finishes") {
-  TempDir temp;
-  write_grid(temp.dir / "grid.yaml");
+  TempDir temp("schedule_bin");
+  write_grid(temp.path / "grid.yaml");
   const pid_t pid = start_sweep(temp);
   const bool caught = wait_until(pid, [&] { return scalar(temp, "SELECT COUNT(*) FROM epochs").value_or(0) > 0; }, 120);
   REQUIRE_MESSAGE(caught, log_text(temp));
@@ -155,8 +143,8 @@ TEST_CASE("SIGINT: exit code 1, running runs interrupted with their epochs, the 
 }
 
 TEST_CASE("SIGKILL mid-sweep, then the same command: every cell done exactly once") {
-  TempDir temp;
-  write_grid(temp.dir / "grid.yaml");
+  TempDir temp("schedule_bin");
+  write_grid(temp.path / "grid.yaml");
   const pid_t pid = start_sweep(temp);
   // Kill it while some runs are done and others are running.
   const bool caught = wait_until(
@@ -168,7 +156,7 @@ TEST_CASE("SIGKILL mid-sweep, then the same command: every cell done exactly onc
   // What was finished before the kill must survive untouched.
   std::map<long, std::string> finished_before;
   {
-    auto store = Store::open((temp.dir / "results.db").string(), Store::Mode::read_only);
+    auto store = Store::open((temp.path / "results.db").string(), Store::Mode::read_only);
     for (const auto& row : store->query("SELECT id, finished FROM runs WHERE status = 'done'").rows)
       finished_before[std::stol(*row[0])] = row[1].value_or("");
   }
@@ -177,7 +165,7 @@ TEST_CASE("SIGKILL mid-sweep, then the same command: every cell done exactly onc
   REQUIRE_MESSAGE(code.has_value(), log_text(temp));
   CHECK_MESSAGE(*code == 0, log_text(temp));
 
-  auto store = Store::open((temp.dir / "results.db").string(), Store::Mode::read_only);
+  auto store = Store::open((temp.path / "results.db").string(), Store::Mode::read_only);
   const auto runs = store->query(
       "SELECT r.id, r.status, r.attempts, r.finished, "
       "(SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id), "

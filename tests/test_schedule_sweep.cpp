@@ -16,26 +16,13 @@
 #include "schedule/scheduler.h"
 #include "store/plan.h"
 #include "store/store.h"
+#include "tests/support/temp_dir.h"
 
 using namespace sweep;
 namespace fs = std::filesystem;
+using sweep::test::TempDir;
 
 namespace {
-
-// A fresh database path, removed with its WAL files at the end of the test.
-struct TempDb {
-  fs::path dir;
-  TempDb() {
-    static std::atomic<int> counter{0};
-    dir = fs::temp_directory_path() / ("sweep_schedule_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~TempDb() {
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-  }
-  std::string path() const { return (dir / "results.db").string(); }
-};
 
 std::string grid_text(const std::string& train_extra, const std::string& axis, int epochs = 2) {
   return "name: sched\n"
@@ -102,9 +89,10 @@ int count_status(Store& store, const std::string& status) {
 
 TEST_CASE("runs side by side give the same metrics as one at a time") {
   const std::string yaml = grid_text("", "learning_rate: [0.001, 0.003, 0.01, 0.03]");
-  TempDb sequential_db, concurrent_db;
-  Sweep sequential = prepare(sequential_db.path(), yaml);
-  Sweep concurrent = prepare(concurrent_db.path(), yaml);
+  // Each database in its own folder, removed with its WAL files at the end of the test.
+  TempDir sequential_db("schedule"), concurrent_db("schedule");
+  Sweep sequential = prepare(sequential_db.file("results.db"), yaml);
+  Sweep concurrent = prepare(concurrent_db.file("results.db"), yaml);
   const SweepOutcome one = run_sweep(*sequential.store, sequential.id, sequential.grid, ref_options(1));
   const SweepOutcome four = run_sweep(*concurrent.store, concurrent.id, concurrent.grid, ref_options(4));
   CHECK(one.done == 4);
@@ -125,8 +113,8 @@ TEST_CASE("runs side by side give the same metrics as one at a time") {
 }
 
 TEST_CASE("a diverging run is recorded as diverged while the others finish") {
-  TempDb db;
-  Sweep sweep = prepare(db.path(), grid_text("  optimizer: sgd\n", "learning_rate: [0.01, 1.0e12, 0.02]"));
+  TempDir db("schedule");
+  Sweep sweep = prepare(db.file("results.db"), grid_text("  optimizer: sgd\n", "learning_rate: [0.01, 1.0e12, 0.02]"));
   const SweepOutcome outcome = run_sweep(*sweep.store, sweep.id, sweep.grid, ref_options(2));
   CHECK(outcome.done == 2);
   CHECK(outcome.diverged == 1);
@@ -146,9 +134,9 @@ TEST_CASE("a diverging run is recorded as diverged while the others finish") {
 }
 
 TEST_CASE("--fail-fast: the first failure stops the sweep, nothing new starts") {
-  TempDb db;
+  TempDir db("schedule");
   // One lane; equal estimates keep grid order, so the diverging run is first.
-  Sweep sweep = prepare(db.path(), grid_text("  optimizer: sgd\n", "learning_rate: [1.0e12, 0.01, 0.02, 0.03]"));
+  Sweep sweep = prepare(db.file("results.db"), grid_text("  optimizer: sgd\n", "learning_rate: [1.0e12, 0.01, 0.02, 0.03]"));
   ScheduleOptions options = ref_options(1);
   options.fail_fast = true;
   const SweepOutcome outcome = run_sweep(*sweep.store, sweep.id, sweep.grid, options);
@@ -159,8 +147,8 @@ TEST_CASE("--fail-fast: the first failure stops the sweep, nothing new starts") 
 }
 
 TEST_CASE("--backend gpu without a usable GPU is an input error before anything runs") {
-  TempDb db;
-  Sweep sweep = prepare(db.path(), grid_text("", "learning_rate: [0.001, 0.01]"));
+  TempDir db("schedule");
+  Sweep sweep = prepare(db.file("results.db"), grid_text("", "learning_rate: [0.001, 0.01]"));
   ScheduleOptions options = ref_options(1);
   options.backend = "gpu";
   bool has_gpu = false;
@@ -177,13 +165,13 @@ TEST_CASE("--backend gpu without a usable GPU is an input error before anything 
 }
 
 TEST_CASE("SIGTERM mid-sweep: running runs end interrupted with their epochs kept, the rest stay pending") {
-  TempDb db;
+  TempDir db("schedule");
   // Long enough (many epochs) that the signal lands mid-run.
-  Sweep sweep = prepare(db.path(), grid_text("", "learning_rate: [0.001, 0.002, 0.003, 0.004]", 200));
+  Sweep sweep = prepare(db.file("results.db"), grid_text("", "learning_rate: [0.001, 0.002, 0.003, 0.004]", 200));
   std::atomic<bool> finished{false};
   std::thread signaller([&] {
     // Send the signal once some epoch is committed (read through a second connection).
-    auto reader = Store::open(db.path(), Store::Mode::read_only);
+    auto reader = Store::open(db.file("results.db"), Store::Mode::read_only);
     while (!finished) {
       const auto rows = reader->query("SELECT COUNT(*) FROM epochs").rows;
       if (!rows.empty() && std::stoi(*rows[0][0]) > 0) {

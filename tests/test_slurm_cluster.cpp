@@ -21,25 +21,17 @@
 #include "slurm/process.h"
 #include "slurm/submission.h"
 #include "store/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sweep;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() / ("sweep_slurm_" + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
 using Result = sweep::test::CliResult;
 using sweep::test::read_file;
 using sweep::test::shell_quote;
+using sweep::test::TempDir;
 
 Result sweep_cli(const fs::path& dir, const std::vector<std::string>& args) { return sweep::test::run_sweep_cli(dir, args); }
 
@@ -102,7 +94,7 @@ TEST_CASE("a grid run through Slurm gives the runs and metrics of the same grid 
     MESSAGE("skipped, no Slurm cluster: " << why);
     return;
   }
-  TempDir dir("same");
+  TempDir dir("slurm_same");
   write(dir.path / "grid.yaml", grid("same", "[0.001, 0.003, 0.01]"));
   const std::vector<std::string> threads = {"--backend", "cpu", "--threads-per-run", "1"};
   std::vector<std::string> local = {"run", "grid.yaml", "--db", "local.db", "--plain", "--jobs", "1"};
@@ -148,7 +140,7 @@ TEST_CASE("a cancelled array is collected and resubmitted: every run done exactl
     MESSAGE("skipped, no Slurm cluster: " << why);
     return;
   }
-  TempDir dir("cancel");
+  TempDir dir("slurm_cancel");
   write(dir.path / "grid.yaml", grid("cancel", "[0.001, 0.002, 0.003, 0.004]"));
   const std::vector<std::string> submit = {"run",    "grid.yaml",   "--db", "r.db", "--executor", "slurm",
                                            "--backend", "cpu", "--threads-per-run", "1", "--array-parallelism", "1"};

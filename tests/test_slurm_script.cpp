@@ -2,7 +2,6 @@
 // (and reading a task's grid back from it), the sbatch script, shard names,
 // and collect's merge rules on hand-made shards.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,22 +11,14 @@
 #include "slurm/collect.h"
 #include "slurm/submission.h"
 #include "store/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sweep;
 using namespace sweep::slurm;
+using sweep::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("sweep_slurm_unit_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 const char* kGrid =
     "name: tiny grid\n"
@@ -132,7 +123,7 @@ TEST_CASE("the sbatch script: array, options, absolute paths, the worker line") 
 }
 
 TEST_CASE("collect merges shards by hash: done replaces, never duplicates, done stays") {
-  TempDir dir;
+  TempDir dir("slurm_unit");
   const std::string db = (dir.path / "results.db").string();
   const ExpandedGrid grid = parse_grid(kGrid, "grid.yaml");
   const auto planned = cli::plan_grid(grid);

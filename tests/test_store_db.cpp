@@ -2,7 +2,6 @@
 // the read-only query and WAL concurrency.
 #include <doctest/doctest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -13,27 +12,13 @@
 #include "common/error.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sweep;
+using sweep::test::TempDir;
 
 namespace {
-
-// A fresh directory per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("sweep_store_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
-};
 
 // A planned run without going through the grid: flatten -> dense(units) -> dense(10).
 PlannedRun planned(double learning_rate, int batch_size, int hidden_units = 16) {
@@ -127,7 +112,7 @@ std::string raw_scalar(sqlite3* db, const char* sql) {
 }  // namespace
 
 TEST_CASE("a new database gets the whole schema, WAL and the current version") {
-  TempDir dir;
+  TempDir dir("store_test");
   auto store = Store::open(dir.file("r.db"));
   CHECK(scalar(*store, "PRAGMA user_version") == std::to_string(kSchemaVersion));
   CHECK(raw_scalar(store->handle(), "PRAGMA journal_mode") == "wal");
@@ -143,7 +128,7 @@ TEST_CASE("a new database gets the whole schema, WAL and the current version") {
 }
 
 TEST_CASE("a database from a newer sweep is refused, naming both versions") {
-  TempDir dir;
+  TempDir dir("store_test");
   const std::string path = dir.file("new.db");
   Store::open(path).reset();
   sqlite3* raw = nullptr;
@@ -165,7 +150,7 @@ TEST_CASE("a database from a newer sweep is refused, naming both versions") {
 
 TEST_CASE("an older database is migrated in place, keeping its rows; read-only opens read it as it is") {
   if (kSchemaVersion < 2) return;  // nothing older than the first version
-  TempDir dir;
+  TempDir dir("store_test");
   const std::string path = dir.file("old.db");
   Store::open(path)->upsert_sweep(sweep_named("kept", {}), {planned(0.001, 32)});
   // Turn it back into a version 1 database: what steps 2 and 3 add is not there yet.
@@ -189,7 +174,7 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
 }
 
 TEST_CASE("files that are not sweep databases are refused, missing ones for reading too") {
-  TempDir dir;
+  TempDir dir("store_test");
   const std::string text = dir.file("notes.txt");
   std::ofstream(text) << "this is not a database, it is a long enough line of text to fill a header\n";
   CHECK_THROWS_AS(Store::open(text), InputError);
@@ -207,7 +192,7 @@ TEST_CASE("files that are not sweep databases are refused, missing ones for read
 }
 
 TEST_CASE("upsert_sweep keeps existing runs' status and adds new cells") {
-  TempDir dir;
+  TempDir dir("store_test");
   auto store = Store::open(dir.file("r.db"));
   const auto sweep = sweep_named("lr", {"train.learning_rate"});
   std::vector<PlannedRun> runs = {planned(0.001, 32), planned(0.01, 32), planned(0.1, 32)};
@@ -249,7 +234,7 @@ TEST_CASE("upsert_sweep keeps existing runs' status and adds new cells") {
 }
 
 TEST_CASE("epochs and results are stored as numbers, NaN as NULL, with the confusion matrix") {
-  TempDir dir;
+  TempDir dir("store_test");
   auto store = Store::open(dir.file("r.db"));
   const int64_t id = store->upsert_sweep(sweep_named("s", {}), {planned(0.001, 64)});
   const int64_t run = store->runs_of(id)[0].id;
@@ -268,7 +253,7 @@ TEST_CASE("epochs and results are stored as numbers, NaN as NULL, with the confu
 }
 
 TEST_CASE("results view: one column per varied path, fixed columns, GROUP BY works") {
-  TempDir dir;
+  TempDir dir("store_test");
   auto store = Store::open(dir.file("r.db"));
   std::vector<PlannedRun> runs;
   for (double lr : {0.001, 0.01})
@@ -324,7 +309,7 @@ TEST_CASE("results column names: last component, full path when ambiguous, reser
 }
 
 TEST_CASE("query is read-only and takes exactly one statement") {
-  TempDir dir;
+  TempDir dir("store_test");
   const std::string path = dir.file("r.db");
   Store::open(path)->upsert_sweep(sweep_named("s", {}), {planned(0.001, 32)});
   for (auto mode : {Store::Mode::read_only, Store::Mode::read_write}) {
@@ -349,7 +334,7 @@ TEST_CASE("query is read-only and takes exactly one statement") {
 }
 
 TEST_CASE("runs left running by a dead process become interrupted") {
-  TempDir dir;
+  TempDir dir("store_test");
   auto store = Store::open(dir.file("r.db"));
   const int64_t id = store->upsert_sweep(sweep_named("s", {}), {planned(0.001, 32), planned(0.01, 32)});
   const auto rows = store->runs_of(id);
@@ -372,7 +357,7 @@ TEST_CASE("runs left running by a dead process become interrupted") {
 }
 
 TEST_CASE("a WAL reader is not blocked by an open write transaction") {
-  TempDir dir;
+  TempDir dir("store_test");
   const std::string path = dir.file("r.db");
   auto writer = Store::open(path);
   writer->upsert_sweep(sweep_named("s", {}), {planned(0.001, 32)});
@@ -387,7 +372,7 @@ TEST_CASE("a WAL reader is not blocked by an open write transaction") {
 }
 
 TEST_CASE("runs on several threads record their epochs through one store") {
-  TempDir dir;
+  TempDir dir("store_test");
   auto store = Store::open(dir.file("r.db"));
   std::vector<PlannedRun> runs;
   for (int batch = 1; batch <= 4; ++batch) runs.push_back(planned(0.001, batch));

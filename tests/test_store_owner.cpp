@@ -11,24 +11,13 @@
 
 #include "store/owner.h"
 #include "store/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using namespace sweep;
+using sweep::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("sweep_owner_test_" + std::to_string(::getpid()) + "_" +
-                                        std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 // The owner text of a process of this host that has exited (and was reaped).
 std::string dead_owner() {
@@ -98,7 +87,7 @@ TEST_CASE("an owner is stale when its process is gone here or unknown, never whe
 }
 
 TEST_CASE("start_run claims a run once: a live owner keeps it, a dead or unknown one loses it") {
-  TempDir dir;
+  TempDir dir("owner_test");
   auto first = Store::open(dir.file("r.db"));
   const int64_t id = first->upsert_sweep(sweep_named("s"), {planned("a"), planned("b")});
   const int64_t run = first->runs_of(id)[0].id;
@@ -155,7 +144,7 @@ TEST_CASE("start_run claims a run once: a live owner keeps it, a dead or unknown
 }
 
 TEST_CASE("only runs of dead or unknown owners become interrupted, unless every running run is to be") {
-  TempDir dir;
+  TempDir dir("owner_test");
   auto store = Store::open(dir.file("r.db"));
   const int64_t id =
       store->upsert_sweep(sweep_named("s"), {planned("live"), planned("dead"), planned("null"), planned("remote")});
@@ -182,7 +171,7 @@ TEST_CASE("only runs of dead or unknown owners become interrupted, unless every 
 }
 
 TEST_CASE("a version 2 database gains runs.owner (NULL: stale); read-only opens read it without one") {
-  TempDir dir;
+  TempDir dir("owner_test");
   const std::string path = dir.file("v2.db");
   {
     auto store = Store::open(path);
