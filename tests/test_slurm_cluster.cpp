@@ -1,9 +1,11 @@
 // The Slurm executor on a real (single-node) Slurm cluster, started with
 // start-slurm.sh: a grid through `sweep run --executor slurm --wait` gives the
 // same runs and metrics as the same grid run locally; and a job array
-// cancelled mid-way, collected and resubmitted ends with every run done once.
+// cancelled mid-way, collected and resubmitted ends with every run done once;
+// runs a live local `sweep run` is training are not submitted too.
 // Skipped, with a message saying why, where there is no Slurm to use.
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include "tests/support/cli.h"
 #include "slurm/process.h"
 #include "slurm/submission.h"
+#include "store/owner.h"
 #include "store/store.h"
 #include "tests/support/temp_dir.h"
 
@@ -195,4 +198,36 @@ TEST_CASE("a cancelled array is collected and resubmitted: every run done exactl
         ++done_in_shards[hash];
   CHECK(done_in_shards.size() == 4);
   for (const auto& [hash, count] : done_in_shards) CHECK_MESSAGE(count == 1, hash);
+}
+
+TEST_CASE("a Slurm submission leaves out the runs a live local sweep process is training") {
+  const std::string why = slurm_unavailable();
+  if (!why.empty()) {
+    MESSAGE("skipped, no Slurm cluster: " << why);
+    return;
+  }
+  TempDir dir("slurm_owner");
+  write(dir.path / "grid.yaml", grid("owner", "[0.001, 0.002, 0.003]"));
+  const std::vector<std::string> local = {"run", "grid.yaml", "--db", "r.db", "--plain", "--backend", "cpu",
+                                          "--threads-per-run", "1"};
+  REQUIRE(sweep_cli(dir.path, local).exit_code == 0);
+  // As a second sweep would leave them: run 1 in training by a live process
+  // (this test), runs 2 and 3 not trained yet.
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path / "r.db").c_str(), &db) == SQLITE_OK);
+    const std::string sql = "UPDATE runs SET status = 'running', owner = '" + sweep::this_process_owner() +
+                            "' WHERE id = 1; UPDATE runs SET status = 'pending' WHERE id > 1;";
+    CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const Result slurm_run = sweep_cli(dir.path, {"run", "grid.yaml", "--db", "r.db", "--executor", "slurm",
+                                                "--backend", "cpu", "--threads-per-run", "1", "--wait"});
+  INFO(slurm_run.out, slurm_run.err);
+  CHECK(slurm_run.exit_code == 0);
+  CHECK(slurm_run.out.find("for 2 runs") != std::string::npos);
+  CHECK(slurm_run.out.find("1 run left out: being trained by another sweep process (pid " +
+                           std::to_string(::getpid()) + ")") != std::string::npos);
+  CHECK(rows(dir.path / "r.db", "SELECT id, status FROM runs ORDER BY id") ==
+        std::vector<std::string>{"1|running|", "2|done|", "3|done|"});
 }

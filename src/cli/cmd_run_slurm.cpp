@@ -1,12 +1,14 @@
 // sweep run GRID --executor slurm: one job array per submission (see docs/slurm.md).
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "cli/slurm_run.h"
 #include "common/error.h"
 #include "slurm/collect.h"
 #include "slurm/executor.h"
 #include "slurm/queue.h"
+#include "store/owner.h"
 
 namespace sweep::cli {
 
@@ -50,13 +52,38 @@ void print_collect(const slurm::CollectSummary& summary) {
               << " runs done, " << summary.updated << " updated\n";
 }
 
-std::vector<const ExpandedRun*> runs_not_done(Store& store, int64_t sweep_id, const ExpandedGrid& grid) {
-  std::map<std::string, RunStatus> status;
-  for (const RunRow& row : store.runs_of(sweep_id)) status[row.hash] = row.status;
-  std::vector<const ExpandedRun*> runs;
-  for (const ExpandedRun& run : grid.runs)
-    if (status[run.config.hash] != RunStatus::done) runs.push_back(&run);
-  return runs;
+// The grid's runs that are not done, split into those a live `sweep run`
+// process is training (store/owner.h; they are not sent to Slurm too) and
+// the rest.
+struct NotDone {
+  std::vector<const ExpandedRun*> to_train;
+  size_t elsewhere = 0;
+  std::set<std::string> owners;  // who trains them, for the message
+};
+
+NotDone runs_not_done(Store& store, int64_t sweep_id, const ExpandedGrid& grid) {
+  std::map<std::string, RunRow> rows;
+  for (const RunRow& row : store.runs_of(sweep_id)) rows[row.hash] = row;
+  NotDone result;
+  for (const ExpandedRun& run : grid.runs) {
+    const auto row = rows.find(run.config.hash);
+    if (row != rows.end() && row->second.status == RunStatus::done) continue;
+    if (row != rows.end() && row->second.status == RunStatus::running && !owner_is_stale(row->second.owner)) {
+      ++result.elsewhere;
+      result.owners.insert(owner_description(row->second.owner));
+      continue;
+    }
+    result.to_train.push_back(&run);
+  }
+  return result;
+}
+
+void print_elsewhere(const NotDone& runs) {
+  if (runs.elsewhere == 0) return;
+  std::string who;
+  for (const std::string& owner : runs.owners) who += (who.empty() ? "" : ", ") + owner;
+  std::cout << "sweep: " << runs.elsewhere << (runs.elsewhere == 1 ? " run" : " runs")
+            << " left out: being trained by another sweep process (" << who << ")\n";
 }
 
 }  // namespace
@@ -66,10 +93,13 @@ int run_on_slurm(Store& store, int64_t sweep_id, const ExpandedGrid& grid, const
   // Tasks of an earlier submission may have finished runs: merge them first,
   // so a resubmission only sends what is still not done.
   print_collect(slurm::collect_shards(store));
-  const auto to_train = runs_not_done(store, sweep_id, grid);
+  const NotDone not_done = runs_not_done(store, sweep_id, grid);
+  const auto& to_train = not_done.to_train;
   const std::string& db = store.path();
+  print_elsewhere(not_done);
   if (to_train.empty()) {
-    std::cout << "sweep '" << grid.name << "': every run is done in " << db << "; nothing to submit\n";
+    std::cout << "sweep '" << grid.name << "': " << (not_done.elsewhere ? "no run is left to submit" : "every run is done")
+              << " in " << db << "; nothing to submit\n";
     return kExitOk;
   }
   const slurm::WorkerOptions worker{schedule.backend, schedule.jobs, schedule.threads_per_run};
@@ -91,12 +121,13 @@ int run_on_slurm(Store& store, int64_t sweep_id, const ExpandedGrid& grid, const
   });
   const slurm::CollectSummary summary = slurm::collect_shards(store);
   for (const std::string& note : summary.notes) std::cout << "sweep: collect: " << note << "\n";
-  const auto left = runs_not_done(store, sweep_id, grid);
+  const NotDone left = runs_not_done(store, sweep_id, grid);
   const size_t total = grid.runs.size();
-  std::cout << "sweep '" << grid.name << "': slurm job " << job.job_id << " left the queue; " << total - left.size()
-            << " of " << total << " runs done in " << db << "\n";
-  if (left.empty()) return kExitOk;
-  std::cout << "  " << left.size() << (left.size() == 1 ? " run is" : " runs are")
+  std::cout << "sweep '" << grid.name << "': slurm job " << job.job_id << " left the queue; "
+            << total - left.to_train.size() - left.elsewhere << " of " << total << " runs done in " << db << "\n";
+  print_elsewhere(left);
+  if (left.to_train.empty()) return kExitOk;  // what is left, another live process is training
+  std::cout << "  " << left.to_train.size() << (left.to_train.size() == 1 ? " run is" : " runs are")
             << " not done (see sweep status " << db << "); run the same command again to resubmit them\n";
   return kExitRunsFailed;
 }
