@@ -231,3 +231,28 @@ TEST_CASE("a Slurm submission leaves out the runs a live local sweep process is 
   CHECK(rows(dir.path / "r.db", "SELECT id, status FROM runs ORDER BY id") ==
         std::vector<std::string>{"1|running|", "2|done|", "3|done|"});
 }
+
+TEST_CASE("--wait gives up on an array that cannot start by itself (held), naming the reason") {
+  const std::string why = slurm_unavailable();
+  if (!why.empty()) {
+    MESSAGE("skipped, no Slurm cluster: " << why);
+    return;
+  }
+  TempDir dir("slurm_held");
+  write(dir.path / "grid.yaml", grid("held", "[0.001, 0.002]"));
+  const Result held = sweep_cli(dir.path, {"run", "grid.yaml", "--db", "r.db", "--executor", "slurm", "--backend",
+                                           "cpu", "--threads-per-run", "1", "--sbatch-arg=--hold", "--wait"});
+  INFO(held.out, held.err);
+  const auto job = rows(dir.path / "r.db", "SELECT slurm_job_id FROM sweeps");
+  REQUIRE(job.size() == 1);
+  const std::string job_id = job[0].substr(0, job[0].size() - 1);
+  CHECK(held.exit_code == 2);
+  CHECK(held.out.find("2 pending (JobHeldUser), 0 running") != std::string::npos);
+  CHECK(held.err.find("Slurm job " + job_id + " cannot start by itself") != std::string::npos);
+  CHECK(held.err.find("JobHeldUser") != std::string::npos);
+  CHECK(held.err.find("scontrol release " + job_id) != std::string::npos);
+  // It is still queued, untouched; clean up.
+  const auto scancel = slurm::find_program("scancel");
+  REQUIRE(scancel);
+  CHECK(slurm::run_command({*scancel, job_id}).exit_code == 0);
+}

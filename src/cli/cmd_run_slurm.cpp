@@ -115,8 +115,11 @@ int run_on_slurm(Store& store, int64_t sweep_id, const ExpandedGrid& grid, const
   if (!options.wait) return kExitOk;
 
   slurm::wait_until_gone(job.job_id, options.poll_seconds, [&](const slurm::ArrayCounts& counts) {
-    std::cout << "slurm job " << job.job_id << ": " << counts.pending << " pending, " << counts.running
-              << " running\n"
+    std::string reasons;
+    for (const auto& [reason, tasks] : counts.pending_reasons)
+      if (!reason.empty() && reason != "None") reasons += (reasons.empty() ? "" : ", ") + reason;
+    std::cout << "slurm job " << job.job_id << ": " << counts.pending << " pending"
+              << (reasons.empty() ? "" : " (" + reasons + ")") << ", " << counts.running << " running\n"
               << std::flush;
   });
   const slurm::CollectSummary summary = slurm::collect_shards(store);

@@ -1,5 +1,6 @@
 #include "slurm/queue.h"
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -44,16 +45,23 @@ ArrayCounts array_counts(const std::string& job_id) {
   ArrayCounts counts;
   if (const auto squeue = find_program("squeue")) {
     // -r: one line per array task, also for the pending ones.
-    const CommandResult result = run_command({*squeue, "-h", "-r", "-j", job_id, "-o", "%T"});
+    const CommandResult result = run_command({*squeue, "-h", "-r", "-j", job_id, "-o", "%T|%r"});
     // A job that left the queue long ago is unknown to squeue: it exits 1 with
     // "Invalid job id specified", which also means "nothing queued".
     if (result.exit_code == 0 || result.err.find("Invalid job id") != std::string::npos) {
       counts.queue_known = true;
       std::istringstream lines(result.exit_code == 0 ? result.out : "");
-      for (std::string state; std::getline(lines, state);) {
-        state = trimmed(state);
-        if (state == "PENDING" || state == "REQUEUED" || state == "SUSPENDED") ++counts.pending;
-        else if (!state.empty()) ++counts.running;  // RUNNING, CONFIGURING, COMPLETING...
+      for (std::string line; std::getline(lines, line);) {
+        line = trimmed(line);
+        const size_t bar = line.find('|');
+        const std::string state = line.substr(0, bar);
+        const std::string reason = bar == std::string::npos ? "" : trimmed(line.substr(bar + 1));
+        if (state == "PENDING" || state == "REQUEUED" || state == "SUSPENDED") {
+          ++counts.pending;
+          ++counts.pending_reasons[reason];
+        } else if (!state.empty()) {
+          ++counts.running;  // RUNNING, CONFIGURING, COMPLETING...
+        }
       }
     }
   }
@@ -88,9 +96,27 @@ bool in_queue(const std::string& job_id) {
   return !trimmed(result.out).empty();
 }
 
+std::string stuck_reason(const ArrayCounts& counts) {
+  // Slurm's pending reasons (squeue(1), "JOB REASON CODES") that no amount of
+  // waiting resolves.
+  static const char* const kStuck[] = {
+      "JobHeldUser",      "JobHeldAdmin",       "DependencyNeverSatisfied", "BadConstraints",
+      "PartitionConfig",  "PartitionNodeLimit", "PartitionTimeLimit",       "InvalidAccount",
+      "InvalidQOS",       "AccountNotAllowed",  "QOSMaxWallDurationPerJobLimit",
+      "QOSMaxCpuPerJobLimit", "QOSMaxNodePerJobLimit"};
+  if (counts.running > 0 || counts.pending == 0) return "";
+  std::string reasons;
+  for (const auto& [reason, tasks] : counts.pending_reasons) {
+    if (std::find(std::begin(kStuck), std::end(kStuck), reason) == std::end(kStuck)) return "";
+    reasons += (reasons.empty() ? "" : ", ") + reason;
+  }
+  return reasons;
+}
+
 void wait_until_gone(const std::string& job_id, double poll_seconds,
                      const std::function<void(const ArrayCounts&)>& progress) {
   int last_pending = -1, last_running = -1;
+  std::string stuck_before;
   while (true) {
     const ArrayCounts counts = array_counts(job_id);
     if (!counts.queue_known) throw RuntimeError("squeue does not answer about job " + job_id);
@@ -100,6 +126,15 @@ void wait_until_gone(const std::string& job_id, double poll_seconds,
       last_running = counts.running;
     }
     if (counts.in_queue() == 0) return;
+    const std::string stuck = stuck_reason(counts);
+    if (!stuck.empty() && stuck == stuck_before) {
+      const bool held = stuck.find("JobHeld") != std::string::npos;
+      throw InputError("Slurm job " + job_id + " cannot start by itself: its tasks are pending with reason " + stuck +
+                       (held ? " (release it with `scontrol release " + job_id + "`" : " (change the request") +
+                       " or cancel it with `scancel " + job_id + "`); it stays queued, `sweep status` follows it "
+                       "and `sweep collect` merges what it finishes");
+    }
+    stuck_before = stuck;
     std::this_thread::sleep_for(std::chrono::duration<double>(poll_seconds));
   }
 }
