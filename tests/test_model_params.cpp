@@ -4,29 +4,18 @@
 #include <cmath>
 
 #include "model/model.h"
+#include "tests/support/layers.h"
 
 using namespace sweep;
 
 namespace {
 
 ModelSpec small_model(Init init) {
-  ModelSpec m;
-  m.input = Shape{3, 10, 10};
-  m.init = init;
-  LayerSpec conv;
-  conv.kind = LayerKind::conv2d;
-  conv.filters = 40;
-  conv.kernel_h = conv.kernel_w = 5;
-  LayerSpec bn;
-  bn.kind = LayerKind::batchnorm;
-  LayerSpec flat;
-  flat.kind = LayerKind::flatten;
-  LayerSpec out;
-  out.kind = LayerKind::dense;
-  out.units = 10;
-  out.activation = Activation::softmax;
+  LayerSpec out = test::dense(10, Activation::softmax);
   out.use_bias = false;
-  m.layers = {conv, bn, flat, out};
+  ModelSpec m = test::model_of(Shape{3, 10, 10}, 10,
+                               {test::conv(40, 5, Activation::linear), test::batchnorm(), test::flatten(), out});
+  m.init = init;
   return m;
 }
 

@@ -10,6 +10,7 @@
 #include "schedule/progress.h"
 #include "schedule/resources.h"
 #include "schedule/scheduler.h"
+#include "tests/support/layers.h"
 
 using namespace sweep;
 
@@ -114,14 +115,7 @@ TEST_CASE("run_work counts images, steps and FLOPs from the dataset headers") {
   config.dataset.validation_split = 0.1;
   config.train.epochs = 3;
   config.train.batch_size = 64;
-  config.model.input = Shape{1, 28, 28, false};
-  LayerSpec flatten;
-  flatten.kind = LayerKind::flatten;
-  LayerSpec out;
-  out.kind = LayerKind::dense;
-  out.units = 10;
-  out.activation = Activation::softmax;
-  config.model.layers = {flatten, out};
+  config.model = test::mnist_model({test::flatten(), test::dense(10, Activation::softmax)});
   const ModelInfo info = infer(config.model);
   const RunWork work = run_work(config);
   CHECK(work.fit_images == 900);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "train/trainer.h"
+#include "tests/support/layers.h"
 
 using namespace sweep;
 
@@ -16,20 +17,8 @@ RunConfig small_cnn(int64_t train_limit, int64_t test_limit, int epochs) {
   c.dataset.train_limit = train_limit;
   c.dataset.test_limit = test_limit;
   c.dataset.validation_split = 0.1;
-  c.model.input = Shape{1, 28, 28, false};
-  LayerSpec conv;
-  conv.kind = LayerKind::conv2d;
-  conv.filters = 32;
-  conv.activation = Activation::relu;
-  LayerSpec pool;
-  pool.kind = LayerKind::maxpool2d;
-  LayerSpec flatten;
-  flatten.kind = LayerKind::flatten;
-  LayerSpec dense;
-  dense.kind = LayerKind::dense;
-  dense.units = 10;
-  dense.activation = Activation::softmax;
-  c.model.layers = {conv, pool, flatten, dense};
+  c.model = test::mnist_model({test::conv(32, 3, Activation::relu), test::maxpool(), test::flatten(),
+                               test::dense(10, Activation::softmax)});
   infer(c.model);  // fills the layer names
   c.optimizer.kind = Optimizer::adam;
   c.optimizer.learning_rate = 0.002;

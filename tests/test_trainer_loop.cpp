@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "train/trainer.h"
+#include "tests/support/layers.h"
 
 using namespace sweep;
 
@@ -102,14 +103,7 @@ RunConfig small_config(int epochs) {
   c.dataset.train_limit = 100;
   c.dataset.test_limit = 40;
   c.dataset.validation_split = 0.1;
-  c.model.input = Shape{1, 28, 28, false};
-  LayerSpec flatten;
-  flatten.kind = LayerKind::flatten;
-  LayerSpec dense;
-  dense.kind = LayerKind::dense;
-  dense.units = 10;
-  dense.activation = Activation::softmax;
-  c.model.layers = {flatten, dense};
+  c.model = test::mnist_model({test::flatten(), test::dense(10, Activation::softmax)});
   c.train.epochs = epochs;
   c.train.batch_size = 32;
   c.train.seed = 7;
