@@ -12,8 +12,12 @@ for arg in "$@"; do
   esac
 done
 
-packages=(build-essential cmake ninja-build pkg-config libdnnl-dev libtbb-dev libsqlite3-dev
-          libyaml-cpp-dev doctest-dev libcli11-dev libfmt-dev nlohmann-json3-dev zlib1g-dev sqlite3)
+# ocl-icd-opencl-dev: libdnnl-dev only *recommends* it, but oneDNN's CMake config
+# (dnnl-config.cmake) calls find_package(OpenCL) and fails without it, and we
+# install with --no-install-recommends.
+packages=(build-essential cmake ninja-build pkg-config libdnnl-dev ocl-icd-opencl-dev libtbb-dev
+          libsqlite3-dev libyaml-cpp-dev doctest-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+          zlib1g-dev sqlite3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,9 +28,16 @@ if ((${#missing[@]})); then
     command -v sudo >/dev/null || { echo "setup: run as root or install sudo to install: ${missing[*]}" >&2; exit 2; }
     sudo="sudo"
   fi
-  echo "setup: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # apt's and dpkg's own output goes to a log, shown only when they fail.
+  log=$(mktemp /tmp/sweep-setup-apt.XXXXXX.log)
+  echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]} (log: $log)"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+           --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    tail -30 "$log" >&2
+    echo "setup: apt-get failed (full log: $log)" >&2
+    exit 1
+  fi
+  rm -f "$log"
 fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release

@@ -31,9 +31,13 @@ struct CliResult {
   std::string out, err;
 };
 
-// Run `sweep ARGS` in `dir`, capturing stdout and stderr (in dir/out.txt, dir/err.txt).
-inline CliResult run_sweep_cli(const std::filesystem::path& dir, const std::vector<std::string>& args) {
-  std::string command = "cd " + shell_quote(dir.string()) + " && " + shell_quote(SWEEP_BINARY);
+// Run `sweep ARGS` in `dir`, capturing stdout and stderr (in dir/out.txt,
+// dir/err.txt). `env` goes before the binary as it is (a shell fragment such as
+// "env -u LD_LIBRARY_PATH LD_DEBUG=libs").
+inline CliResult run_sweep_cli(const std::filesystem::path& dir, const std::vector<std::string>& args,
+                               const std::string& env = "") {
+  std::string command = "cd " + shell_quote(dir.string()) + " && " + env + (env.empty() ? "" : " ") +
+                        shell_quote(SWEEP_BINARY);
   for (const std::string& arg : args) command += " " + shell_quote(arg);
   command += " > out.txt 2> err.txt";
   const int status = std::system(command.c_str());

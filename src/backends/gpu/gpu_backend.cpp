@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backends/gpu/cuda_check.h"
+#include "backends/gpu_module.h"
 #include "backends/gpu/dataset_cache.h"
 #include "backends/gpu/gpu_session.h"
 #include "common/error.h"
@@ -78,6 +79,10 @@ class GpuBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_gpu_backend() { return std::make_unique<GpuBackend>(); }
-
 }  // namespace sweep
+
+// The module's entry points (src/backends/gpu_module.h), found by dlsym().
+extern "C" __attribute__((visibility("default"))) int sweep_gpu_module_abi() { return sweep::kGpuModuleAbi; }
+extern "C" __attribute__((visibility("default"))) sweep::Backend* sweep_gpu_module_make() {
+  return new sweep::GpuBackend();
+}
