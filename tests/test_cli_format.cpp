@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/format.h"
-#include "cli/format.h"
+#include "common/number_text.h"
 
 using namespace sweep;
 using namespace sweep::cli;
@@ -75,4 +75,20 @@ TEST_CASE("varied columns are titled by their last component unless ambiguous") 
   CHECK(value_text(json("relu")) == "relu");
   CHECK(value_text(json(0.001)) == "0.001");
   CHECK(value_text(json::array({32, 64})) == "[32,64]");
+}
+
+TEST_CASE("numbers print as a lab report writes them: plain from 1e-4 up, round-tripping") {
+  using sweep::shortest_number;
+  CHECK(shortest_number(0.0003) == "0.0003");
+  CHECK(shortest_number(0.0001) == "0.0001");
+  CHECK(shortest_number(0.001) == "0.001");
+  CHECK(shortest_number(0.9864) == "0.9864");
+  CHECK(shortest_number(64) == "64");
+  CHECK(shortest_number(0) == "0");
+  CHECK(shortest_number(-0.25) == "-0.25");
+  CHECK(shortest_number(1e-7) == "1e-07");
+  CHECK(shortest_number(5e-5) == "5e-05");
+  CHECK(shortest_number(1e20) == "1e+20");
+  for (double v : {0.1 + 0.2, 1.0 / 3.0, 123456.789, 2.5e-4})
+    CHECK(std::stod(shortest_number(v)) == v);
 }

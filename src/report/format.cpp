@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/number_text.h"
+
 namespace sweep::report {
 
 std::string fixed(double value, int decimals) {
@@ -21,14 +23,7 @@ std::string fixed_or_dash(const std::optional<double>& value, int decimals) {
   return value ? fixed(*value, decimals) : "-";
 }
 
-std::string shortest(double value) {
-  if (std::isnan(value)) return "nan";
-  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  if (ec != std::errc()) return fixed(value, 6);
-  return std::string(buf, end);
-}
+std::string shortest(double value) { return shortest_number(value); }
 
 std::string thousands(int64_t value) {
   std::string digits = std::to_string(value < 0 ? -value : value);

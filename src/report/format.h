@@ -25,7 +25,8 @@ std::string cat(const Parts&... parts) {
 std::string fixed(double value, int decimals);
 // "-" when absent.
 std::string fixed_or_dash(const std::optional<double>& value, int decimals);
-// The shortest text that reads back as the same double: 0.001, 64, 1e-07.
+// The shortest text that reads back as the same double, plain from 1e-4 up:
+// 0.0003, 0.001, 64, 1e-07 (common/number_text.h).
 std::string shortest(double value);
 // Thousands separators: 93322 -> "93,322".
 std::string thousands(int64_t value);

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/number_text.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
 
@@ -60,12 +61,6 @@ bool only_trailing_noise(std::string_view rest) {
   return true;
 }
 
-std::string shortest(double value) {
-  char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
-
 std::string blob_hex(const void* data, int bytes) {
   static const char* digits = "0123456789abcdef";
   std::string out = "x'";
@@ -113,7 +108,7 @@ Store::QueryResult Store::query(const std::string& sql) {
       switch (type) {
         case SQLITE_NULL: row.emplace_back(std::nullopt); break;
         case SQLITE_INTEGER: row.emplace_back(std::to_string(sqlite3_column_int64(raw, c))); break;
-        case SQLITE_FLOAT: row.emplace_back(shortest(sqlite3_column_double(raw, c))); break;
+        case SQLITE_FLOAT: row.emplace_back(shortest_number(sqlite3_column_double(raw, c))); break;
         case SQLITE_BLOB: row.emplace_back(blob_hex(sqlite3_column_blob(raw, c), sqlite3_column_bytes(raw, c))); break;
         default:
           row.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(raw, c)),
