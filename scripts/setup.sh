@@ -44,8 +44,16 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 ninja -C build -j "$(nproc)"
 
 if ((demo)); then
-  # A real sweep on the bundled MNIST: 4 runs into results.db, then a look at it.
+  # A real study on the bundled MNIST (sweeps/examples/quick.yaml): learning rate
+  # x activation, 6 runs of 2 epochs on the full training set, into results.db.
+  # Run again, it finds them done and only prints the table and the report.
   ./build/sweep run sweeps/examples/quick.yaml --db results.db
-  ./build/sweep query results.db "SELECT run_id, learning_rate, activation, test_accuracy FROM results WHERE sweep = 'quick' ORDER BY test_accuracy DESC"
+  echo
+  ./build/sweep query results.db "SELECT learning_rate, activation, ROUND(test_accuracy, 4) AS test_accuracy,
+      ROUND(test_loss, 4) AS test_loss, ROUND(wall_seconds, 1) AS seconds
+    FROM results WHERE sweep = 'quick' ORDER BY test_accuracy DESC"
   ./build/sweep report results.db --sweep quick -o report.md
+  echo
+  echo "setup: done. The report is $(pwd)/report.md (figures in report_files/);"
+  echo "       every epoch of every run is in results.db: build/sweep query results.db \"SELECT * FROM epochs\""
 fi

@@ -263,9 +263,9 @@ train: {learning_rate: [0.001], batch_size: [32, 64]}
 
 TEST_CASE("the example grids expand") {
   const ExpandedGrid quick = load_grid(SWEEP_SOURCE_DIR "/sweeps/examples/quick.yaml");
-  CHECK(quick.runs.size() >= 4);
-  CHECK(quick.runs[0].config.dataset.train_limit == 2000);
-  CHECK(quick.runs[0].config.train.epochs == 1);
+  CHECK(quick.runs.size() == 6);  // the setup demo: 3 learning rates x 2 activations
+  CHECK(quick.runs[0].config.dataset.train_limit == 0);  // the full training set
+  CHECK(quick.runs[0].config.train.epochs == 2);
   const ExpandedGrid tour = load_grid(SWEEP_SOURCE_DIR "/sweeps/examples/tour.yaml");
   CHECK(tour.runs.size() > 10);
 }
