@@ -4,7 +4,7 @@
 #   reports/<name>.md   the report, with its figures in reports/<name>_files/
 # Usage: scripts/make_reports.sh [GRID_NAME_OR_FILE ...]   (default: all five)
 # Environment: SWEEP (the sweep binary; default build/sweep), SWEEP_DATA_DIR
-# (default /work/shared/datasets when it exists: 004 needs fashion-mnist/ there),
+# (default: the bundled data/, which holds mnist/ and fashion-mnist/),
 # SWEEP_BACKEND (default auto), SWEEP_JOBS (default 0 = automatic).
 # A sweep that is interrupted can be resumed by running this again: finished
 # runs are kept in the database and skipped. Runs that fail are listed in the
@@ -16,9 +16,6 @@ sweep_bin="${SWEEP:-build/sweep}"
 if [ ! -x "$sweep_bin" ]; then
   echo "make_reports: $sweep_bin not found; build it first (cmake -S . -B build -G Ninja && ninja -C build sweep)" >&2
   exit 2
-fi
-if [ -z "${SWEEP_DATA_DIR:-}" ] && [ -d /work/shared/datasets/fashion-mnist ]; then
-  export SWEEP_DATA_DIR=/work/shared/datasets
 fi
 backend="${SWEEP_BACKEND:-auto}"
 jobs="${SWEEP_JOBS:-0}"

@@ -38,6 +38,31 @@ TEST_CASE("the full MNIST loads with the documented counts and first labels") {
   CHECK(ds->val_count == 6000);
 }
 
+TEST_CASE("the bundled Fashion-MNIST loads: 59,999 training images (data/README.md), 10,000 test") {
+  DatasetSpec spec = mnist();
+  spec.name = "fashion-mnist";
+  spec.dir = "";  // the default data folder, as a grid without dataset.dir reads it
+  const std::string old = std::getenv("SWEEP_DATA_DIR") ? std::getenv("SWEEP_DATA_DIR") : "";
+  unsetenv("SWEEP_DATA_DIR");
+  auto ds = load_dataset(spec);
+  if (!old.empty()) setenv("SWEEP_DATA_DIR", old.c_str(), 1);
+  CHECK(ds->train.count == 59999);
+  CHECK(ds->test.count == 10000);
+  CHECK(ds->train.shape == Shape{1, 28, 28, false});
+  CHECK(ds->train.labels.size() == 59999);
+  // Keras: split_at = int(59999 * 0.9) = int(53999.1) = 53999.
+  CHECK(ds->fit_count == 53999);
+  CHECK(ds->val_count == 6000);
+  // Every class is present in both splits, roughly 6,000 / 1,000 each.
+  std::vector<int> train_counts(10), test_counts(10);
+  for (uint8_t label : ds->train.labels) ++train_counts.at(label);
+  for (uint8_t label : ds->test.labels) ++test_counts.at(label);
+  for (int c = 0; c < 10; ++c) {
+    CHECK(train_counts[size_t(c)] >= 5999);
+    CHECK(test_counts[size_t(c)] == 1000);
+  }
+}
+
 TEST_CASE("limits take the first N samples and the split takes the last fraction") {
   auto full = load_dataset(mnist());
   auto small = load_dataset(mnist(1001, 37, 0.25));
