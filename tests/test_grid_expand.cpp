@@ -269,3 +269,19 @@ TEST_CASE("the example grids expand") {
   const ExpandedGrid tour = load_grid(SWEEP_SOURCE_DIR "/sweeps/examples/tour.yaml");
   CHECK(tour.runs.size() > 10);
 }
+
+TEST_CASE("an activation object in a variant is one varied field, not one per key (write-up 001)") {
+  const ExpandedGrid g = grid(R"(
+variants:
+  - name: plain
+    model: {builder: {activation: [relu, {leaky_relu: 0.1}]}}
+  - name: deeper
+    model: {builder: {conv_depth: 2, activation: {leaky_relu: 0.1}}}
+)");
+  CHECK(std::find(g.varied.begin(), g.varied.end(), "model.builder.activation") != g.varied.end());
+  for (const std::string& field : g.varied) CHECK(field.find("leaky_relu") == std::string::npos);
+  REQUIRE(g.runs.size() == 3);
+  CHECK(g.runs[0].varied.at("model.builder.activation") == "relu");
+  CHECK(g.runs[1].varied.at("model.builder.activation") == json{{"leaky_relu", 0.1}});
+  CHECK(g.runs[2].varied.at("model.builder.activation") == json{{"leaky_relu", 0.1}});
+}

@@ -143,28 +143,32 @@ TEST_CASE("every section is present with the right numbers") {
   CHECK(has(md, "0 and 1 are confused most: 9 times (0 as 1: 2, 1 as 0: 7). Next: 1 and 2 (5), 0 and 2 (1)."));
 }
 
-TEST_CASE("effect tables equal SQL GROUP BY, with a seed-noise verdict") {
+TEST_CASE("effect tables are matched groups that equal SQL GROUP BY, with a seed-noise verdict") {
   Fixture f;
   const std::string md = build_report(f.db(), "lr_batch", "x").markdown;
-  for (const char* field : {"train.learning_rate", "train.batch_size"}) {
-    auto q = f.store->query(std::string("SELECT json_extract(varied, '$.\"") + field +
-                            "\"'), COUNT(*), AVG(test_accuracy), MAX(test_accuracy) FROM runs "
-                            "WHERE sweep_id = 1 AND status = 'done' GROUP BY 1 ORDER BY 1");
-    REQUIRE(q.rows.size() >= 2);
+  // Learning rate is compared within each batch size, batch size within each
+  // learning rate: the other factor is held fixed, seeds pooled.
+  const std::pair<const char*, const char*> effects[] = {{"train.learning_rate", "train.batch_size"},
+                                                         {"train.batch_size", "train.learning_rate"}};
+  for (const auto& [field, other] : effects) {
+    auto q = f.store->query(std::string("SELECT json_extract(varied, '$.\"") + field + "\"'), GROUP_CONCAT(id, ', '), " +
+                            "AVG(test_accuracy) FROM (SELECT * FROM runs WHERE sweep_id = 1 AND status = 'done' " +
+                            "ORDER BY id) GROUP BY json_extract(varied, '$.\"" + other + "\"'), 1");
+    REQUIRE(q.rows.size() >= 4);
     for (const auto& row : q.rows) {
       const std::string value = shortest(std::stod(*row[0]));
       const std::string line = line_starting(md, "| " + value + " | " + *row[1] + " | ");
-      INFO(field << " = " << value);
+      INFO(field << " = " << value << ", runs " << *row[1]);
       REQUIRE(line != "");
-      CHECK(has(line, " " + fixed(std::stod(*row[2]), 4) + " | "));
-      CHECK(has(line, " " + fixed(std::stod(*row[3]), 4) + " | "));
+      CHECK(has(line, " " + fixed(std::stod(*row[2]), 4)));
     }
   }
-  CHECK(has(md, "| 0.1 | 0 | - |"));  // only a failed run at lr 0.1
-  CHECK(has(md, "learning rate 0.001 gives the best mean test accuracy, 0.9849; 0.01 is worst, 0.9630; spread 0.0219. "
-                "This is more than seed-to-seed noise"));
-  CHECK(has(md, "batch size 64 gives the best mean test accuracy, 0.9784; 128 is worst, 0.9716; spread 0.0068. "
-                "This is within seed-to-seed noise"));
+  CHECK_FALSE(has(md, "| 0.1 | 9 |"));  // only a failed run at lr 0.1: nothing to compare
+  CHECK(has(md, "At batch size 64 (runs 1, 2, 3, 4): learning rate 0.001 (0.9890) > 0.01 (0.9678). "
+                "Best minus worst, 0.0212, is beyond seed-to-seed noise"));
+  CHECK(has(md, "At learning rate 0.001 (runs 1, 2, 5, 6): batch size 64 (0.9890) > 128 (0.9808). "
+                "Best minus worst, 0.0082, is within seed-to-seed noise"));
+  CHECK(has(md, "2 comparisons with everything else equal. Best learning rate: 0.001 in 2 (2 beyond noise)."));
 }
 
 TEST_CASE("figures are well-formed SVG with one polyline and legend entry per series") {
@@ -196,29 +200,49 @@ TEST_CASE("figures are well-formed SVG with one polyline and legend entry per se
   CHECK(has(cm->content, ">40</text>"));
 }
 
-TEST_CASE("no repeats: one row per run, and the write-up comparison") {
+TEST_CASE("no repeats: one row per run, test-set noise, and the write-up comparison") {
   Fixture f;
   const std::string md = build_report(f.db(), "activation", "x").markdown;
   CHECK(has(md, "| 1 | 10 | relu | **0.9801** |"));
   CHECK(has(md, "| 3 | 11 | sigmoid | 0.9612 |"));
-  CHECK(has(md, "activation relu gives the best mean test accuracy, 0.9801; sigmoid is worst, 0.9612; spread 0.0189."));
+  // 150 test images: SE 0.0114 (relu) and 0.0158 (sigmoid), 2 x SE of the difference 0.0389.
+  CHECK(has(md, "Everything else equal (runs 10, 11, 12): activation relu (0.9801) > tanh (0.9750) > sigmoid "
+                "(0.9612). Best minus worst, 0.0189, is within test-set noise (2 x standard error = 0.0389): a tie."));
+  CHECK(has(md, "binomial standard error sqrt(p(1-p)/n)"));
   CHECK_FALSE(has(md, "seed-to-seed"));
   CHECK(has(md, "## Compared with the write-up"));
   CHECK(has(md, "| [4-0] activation relu | 0.9916 | 0.9801 | -0.0115 | 10 |"));
   CHECK(has(md, "| [4-1] activation sigmoid | 0.9801 | 0.9612 | -0.0189 | 11 |"));
 }
 
-TEST_CASE("a field is compared over runs that differ in it alone") {
+TEST_CASE("a field is compared over runs that differ in it alone, never across variants' other settings") {
   Fixture f;
   const std::string md = build_report(f.db(), "ofat", "x").markdown;
-  // Learning rate: the batch-64 runs (the batch-128 run has no lr partner).
-  CHECK(has(md, "Compared over the 3 of 4 runs that have a partner differing in learning rate alone."));
-  CHECK(has(md, "learning rate 0.001 gives the best mean test accuracy, 0.9750; 0.01 is worst, 0.9500; spread 0.0250."));
-  // Batch size: the lr-0.001 runs.
-  CHECK(has(md, "batch size 64 gives the best mean test accuracy, 0.9750; 128 is worst, 0.9600; spread 0.0150."));
-  // The variant itself is a factor over every run.
-  CHECK(has(md, "| lr | 2 | 0.9650 |"));
-  CHECK(has(md, "| batch | 2 | 0.9650 |"));
+  // Learning rate at batch 64 (the batch-128 run has no lr partner); batch size at lr 0.001.
+  CHECK(has(md, "At batch size 64 (runs 13, 14, 15): learning rate 0.001 (0.9750) > 0.01 (0.9500)."));
+  CHECK(has(md, "At learning rate 0.001 (runs 13, 15, 16): batch size 64 (0.9750) > 128 (0.9600)."));
+  // A variant is a whole configuration: ranked in Results, not an effect of its own.
+  CHECK_FALSE(has(md, "### variant"));
+}
+
+TEST_CASE("one factor at a time: the report states the matched comparison where averaging would mislead") {
+  // Write-up 000's batch-size study: averaged over everything, batch 64 looks
+  // best (a 10-epoch run lifts its mean); at 5 epochs the order is 256 > 64 > 128.
+  Fixture f;
+  const std::string md = build_report(f.db(), "ofat_epochs", "x").markdown;
+  CHECK(has(md, "At learning rate 0.001, epochs 5 (runs 17, 18, 19): batch size 256 (0.9901) > 64 (0.9894) > 128 (0.9890)"));
+  CHECK(has(md, "At learning rate 0.001, epochs 10 (runs 21, 22): batch size 64 (0.9920) > 256 (0.9850)"));
+  CHECK_FALSE(has(md, "0.9907"));  // the averaged batch-64 mean (0.9894 + 0.9920) / 2 appears nowhere
+  CHECK(has(md, "The best value depends on the other settings."));
+  // Epochs at batch 64 (runs 17, 21) and at batch 256 (19, 22) are separate comparisons too.
+  CHECK(has(md, "At learning rate 0.001, batch size 64 (runs 17, 21): epochs 10 (0.9920) > 5 (0.9894)"));
+  CHECK(has(md, "At learning rate 0.001, batch size 256 (runs 19, 22): epochs 5 (0.9901) > 10 (0.9850)"));
+  // The run stuck at chance is flagged, in Results and where it is compared.
+  CHECK(has(md, " 0.0892 (did not learn) |"));
+  CHECK(has(md, "Runs that finished but did not learn"));
+  CHECK(has(md, "test accuracy 0.0892, chance is 0.3333"));
+  CHECK(has(md, "At epochs 5, batch size 64 (runs 17, 20): learning rate 0.001 (0.9894) > 0.1 (0.0892)"));
+  CHECK(has(md, "Run 20 did not learn (test accuracy 0.0892, chance is 0.3333)."));
 }
 
 TEST_CASE("the whole database, regenerated, is byte-identical") {

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -11,6 +12,7 @@
 
 #include "common/error.h"
 #include "store/schema.h"
+#include "report/report.h"
 #include "store/store.h"
 #include "tests/support/temp_dir.h"
 
@@ -153,10 +155,12 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
   TempDir dir("store_test");
   const std::string path = dir.file("old.db");
   Store::open(path)->upsert_sweep(sweep_named("kept", {}), {planned(0.001, 32)});
-  // Turn it back into a version 1 database: what steps 2 and 3 add is not there yet.
+  // Turn it back into a version 1 database: what steps 2 to 4 add is not there
+  // yet (the results view goes too: it reads in_grid; opening rebuilds it).
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "DROP TABLE slurm_submissions; ALTER TABLE runs DROP COLUMN owner; PRAGMA user_version = 1",
+  REQUIRE(sqlite3_exec(raw, "DROP VIEW results; DROP TABLE slurm_submissions; ALTER TABLE runs DROP COLUMN in_grid; "
+                             "ALTER TABLE runs DROP COLUMN owner; PRAGMA user_version = 1",
                        nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
@@ -169,6 +173,7 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
   CHECK(scalar(*store, "PRAGMA user_version") == std::to_string(kSchemaVersion));
   CHECK(scalar(*store, "SELECT COUNT(*) FROM slurm_submissions") == "0");
   CHECK(scalar(*store, "SELECT COUNT(*) FROM runs WHERE owner IS NULL") == "1");
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM runs WHERE in_grid = 1") == "1");
   CHECK(scalar(*store, "SELECT name FROM sweeps") == "kept");
   CHECK(scalar(*store, "SELECT COUNT(*) FROM results") == "1");
 }
@@ -389,4 +394,40 @@ TEST_CASE("runs on several threads record their epochs through one store") {
   for (auto& thread : threads) thread.join();
   CHECK(scalar(*store, "SELECT COUNT(*) FROM epochs") == "20");
   CHECK(scalar(*store, "SELECT COUNT(*) FROM runs WHERE status = 'done' AND epochs_run = 5") == "4");
+}
+
+TEST_CASE("one sweep = one grid: runs that leave an edited grid are kept but out of it, and come back whole") {
+  TempDir dir("store_test");
+  auto store = Store::open(dir.file("r.db"));
+  // The grid at epochs 1: two runs, both finished.
+  const int64_t id = store->upsert_sweep(sweep_named("quick", {"train.learning_rate"}),
+                                         {planned(0.001, 32), planned(0.01, 32)});
+  for (const RunRow& row : store->runs_of(id)) {
+    REQUIRE(store->start_run(row.id, "cpu", "cpu", 1).claimed);
+    store->finish_run(row.id, done_result(0.9));
+  }
+  // Edited: the same learning rates at another batch size, i.e. other configurations.
+  GridChange change;
+  CHECK(store->upsert_sweep(sweep_named("quick", {"train.learning_rate"}), {planned(0.001, 64), planned(0.01, 64)},
+                            &change) == id);
+  CHECK(change.left == 2);
+  CHECK(change.returned == 0);
+  CHECK(change.out == 2);
+  const auto rows = store->runs_of(id);
+  REQUIRE(rows.size() == 4);
+  CHECK(std::count_if(rows.begin(), rows.end(), [](const RunRow& r) { return !r.in_grid; }) == 2);
+  for (const RunRow& r : rows) CHECK(r.in_grid == (r.status == RunStatus::pending));  // the old ones are the done ones
+  // The results view holds the current grid only; the old rows keep their metrics.
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM results WHERE sweep = 'quick'") == "2");
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM results WHERE sweep = 'quick' AND test_accuracy IS NOT NULL") == "0");
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM runs WHERE in_grid = 0 AND status = 'done' AND test_accuracy > 0") == "2");
+  // The report sees the current grid and says what it left out.
+  const std::string md = report::build_report(store->handle(), "quick", "x").markdown;
+  CHECK(md.find("2 (2 pending); not shown: 2 runs of an earlier version of the grid") != std::string::npos);
+  // Back to the first grid: its runs return with their results; nothing retrains.
+  CHECK(store->upsert_sweep(sweep_named("quick", {"train.learning_rate"}), {planned(0.001, 32), planned(0.01, 32)},
+                            &change) == id);
+  CHECK(change.left == 2);
+  CHECK(change.returned == 2);
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM results WHERE sweep = 'quick' AND status = 'done'") == "2");
 }

@@ -34,7 +34,19 @@ int run_run(RunOptions options) {
   const std::vector<PlannedRun> runs = plan_grid(grid);
 
   auto store = Store::open(options.db);
-  const int64_t sweep_id = store->upsert_sweep(sweep_record(grid), runs);
+  GridChange change;
+  const int64_t sweep_id = store->upsert_sweep(sweep_record(grid), runs, &change);
+  if (!options.schedule.quiet) {
+    auto runs_text = [](int n) { return std::to_string(n) + (n == 1 ? " run" : " runs"); };
+    if (change.left > 0)
+      std::cout << "sweep '" << grid.name << "': " << runs_text(change.left)
+                << " of an earlier version of this grid are no longer in it (their configuration changed or was "
+                   "removed); kept in "
+                << options.db << " with in_grid = 0, left out of the results view, `sweep status` and the report\n";
+    if (change.returned > 0)
+      std::cout << "sweep '" << grid.name << "': " << runs_text(change.returned)
+                << " that had left the grid are in it again, with the results they had\n";
+  }
   const int stale = store->mark_stale_running_interrupted(sweep_id);
   if (stale > 0 && !options.schedule.quiet)
     std::cout << "sweep: " << stale << (stale == 1 ? " run was" : " runs were")

@@ -24,7 +24,12 @@ constexpr const char* kStatuses[] = {"done", "running", "pending", "failed", "di
 std::string run_counts(Store& store, int64_t sweep_id) {
   std::map<std::string, int> counts;
   int total = 0;
+  int out = 0;  // runs that left the grid (in_grid = 0): not part of the sweep now
   for (const RunRow& row : store.runs_of(sweep_id)) {
+    if (!row.in_grid) {
+      ++out;
+      continue;
+    }
     ++counts[to_string(row.status)];
     ++total;
   }
@@ -34,6 +39,7 @@ std::string run_counts(Store& store, int64_t sweep_id) {
     line += separator + std::to_string(counts[status]) + " " + status;
     separator = ", ";
   }
+  if (out > 0) line += " (and " + std::to_string(out) + " no longer in the grid)";
   return line;
 }
 

@@ -150,8 +150,19 @@ json deep_merge(const json& base, const json& over) {
   return out;
 }
 
+// An activation written as an object ({leaky_relu: 0.1}, {elu: 1.0}) is one
+// value, not a group of fields: `activation.leaky_relu` is no factor of its own,
+// and splitting it would make a relu run and a leaky_relu run differ in two
+// fields instead of one.
+namespace {
+bool is_value_object_key(const std::string& key) {
+  return key == "function" || (key.size() >= 10 && key.compare(key.size() - 10, 10, "activation") == 0);
+}
+}  // namespace
+
 void leaf_paths(const json& v, const std::string& prefix, std::vector<std::string>& out) {
-  if (!v.is_object()) {
+  const std::string last = prefix.substr(prefix.rfind('.') == std::string::npos ? 0 : prefix.rfind('.') + 1);
+  if (!v.is_object() || is_value_object_key(last)) {
     if (std::find(out.begin(), out.end(), prefix) == out.end()) out.push_back(prefix);
     return;
   }

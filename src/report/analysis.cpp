@@ -167,68 +167,217 @@ std::optional<double> pooled_sd(const std::vector<Cell>& cells) {
   return std::sqrt(ss / dof);
 }
 
+double binomial_se(double p, int64_t n) {
+  if (n <= 0) return 0;
+  p = std::clamp(p, 0.0, 1.0);
+  return std::sqrt(p * (1 - p) / static_cast<double>(n));
+}
+
+int64_t test_images(const RunData& run) {
+  int64_t n = 0;
+  for (int64_t count : run.confusion) n += count;
+  return n;
+}
+
+std::string not_learning(const RunData& run) {
+  if (!is_done(run)) return "";
+  const int classes = run.classes > 0 ? run.classes : 10;
+  const double chance = 1.0 / classes;
+  if (*run.test_accuracy <= 2 * chance)
+    return "test accuracy " + fixed(*run.test_accuracy, 4) + ", chance is " + fixed(chance, 4);
+  if (run.epochs.size() >= 2 && !(run.epochs.back().loss < run.epochs.front().loss))
+    return "training loss did not fall (" + fixed(run.epochs.front().loss, 4) + " in epoch 1, " +
+           fixed(run.epochs.back().loss, 4) + " in epoch " + std::to_string(run.epochs.back().epoch) + ")";
+  return "";
+}
+
+namespace {
+
+// The fields that define a matched group for `factor`: every other varied
+// field (seeds and the variant's name aside: a name is not a setting).
+std::vector<std::string> other_fields(const std::string& factor, const std::vector<std::string>& factors) {
+  std::vector<std::string> others;
+  for (const auto& f : factors)
+    if (f != factor && f != "variant" && !is_seed_field(f)) others.push_back(f);
+  return others;
+}
+
+// A layer-list model's whole stack is part of what must be equal (it is not a
+// varied field of its own); a factor inside it (model.layers.7.units) is blanked.
+json layer_stack_without(const RunData& run, const std::string& factor) {
+  json layers = value_of(run, "model.layers");
+  const std::string prefix = "model.layers.";
+  if (layers.is_array() && factor.rfind(prefix, 0) == 0) {
+    std::string pointer = "/" + factor.substr(prefix.size());
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    const json::json_pointer at(pointer);
+    if (layers.contains(at)) layers[at] = nullptr;
+  }
+  return layers;
+}
+
+// Finished runs grouped by everything but `factor`; only groups where the
+// factor takes two or more values are comparisons.
+std::vector<std::vector<size_t>> matched_runs(const SweepData& sweep, const std::string& factor,
+                                              const std::vector<std::string>& factors) {
+  const auto others = other_fields(factor, factors);
+  std::map<std::string, std::vector<size_t>> groups;
+  std::vector<std::string> order;
+  for (size_t i = 0; i < sweep.runs.size(); ++i) {
+    const RunData& r = sweep.runs[i];
+    if (!is_done(r)) continue;
+    json key = json::array();
+    for (const auto& f : others) key.push_back(value_of(r, f));
+    key.push_back(layer_stack_without(r, factor));
+    auto [it, inserted] = groups.emplace(key.dump(), std::vector<size_t>{});
+    if (inserted) order.push_back(it->first);
+    it->second.push_back(i);
+  }
+  std::vector<std::vector<size_t>> out;
+  for (const auto& k : order) {
+    std::set<std::string> values;
+    for (size_t i : groups[k]) values.insert(value_of(sweep.runs[i], factor).dump());
+    if (values.size() > 1) out.push_back(groups[k]);
+  }
+  return out;
+}
+
+std::string ids_text(const std::vector<int64_t>& ids) {
+  std::string text;
+  for (int64_t id : ids) text += (text.empty() ? "" : ", ") + std::to_string(id);
+  return text;
+}
+
+// Without a matched group: which other fields change whenever this one does
+// (over the pair of runs with different values that differs in the fewest).
+std::vector<std::string> confounders(const SweepData& sweep, const std::string& factor,
+                                     const std::vector<std::string>& factors) {
+  const auto others = other_fields(factor, factors);
+  std::vector<std::string> best;
+  bool found = false;
+  for (size_t i = 0; i < sweep.runs.size(); ++i)
+    for (size_t j = i + 1; j < sweep.runs.size(); ++j) {
+      const RunData& a = sweep.runs[i];
+      const RunData& b = sweep.runs[j];
+      if (value_of(a, factor) == value_of(b, factor)) continue;
+      std::vector<std::string> differ;
+      for (const auto& f : others)
+        if (value_of(a, f) != value_of(b, f)) differ.push_back(f);
+      if (layer_stack_without(a, factor) != layer_stack_without(b, factor)) differ.push_back("model.layers");
+      if (!found || differ.size() < best.size()) best = differ, found = true;
+    }
+  return best;
+}
+
+}  // namespace
+
 Effect effect_of(const SweepData& sweep, const std::string& factor, const std::vector<std::string>& factors,
                  std::optional<double> noise_sd) {
   Effect effect;
   effect.factor = factor;
-  // Group runs by their values of every other factor; a group where this
-  // factor takes several values is a controlled comparison.
-  std::map<std::string, std::set<std::string>> values_in_group;
-  auto group_key = [&](const RunData& r) {
-    json key = json::object();
-    for (const auto& other : factors)
-      if (other != factor && other != "variant") key[other] = value_of(r, other);
-    return key.dump();
-  };
-  for (const auto& r : sweep.runs) values_in_group[group_key(r)].insert(value_of(r, factor).dump());
-  SweepData subset;
-  for (const auto& r : sweep.runs)
-    if (factor == "variant" || values_in_group[group_key(r)].size() > 1) subset.runs.push_back(r);
-  effect.total = static_cast<int>(sweep.runs.size());
-  effect.compared = static_cast<int>(subset.runs.size());
-  const SweepData* pool = subset.runs.empty() ? &sweep : &subset;
-  for (const json& value : values_of(*pool, factor)) {
-    EffectRow row;
-    row.value = value;
-    std::vector<double> acc;
-    double best = -1;
-    for (const auto& r : pool->runs) {
-      if (!is_done(r) || value_of(r, factor) != value) continue;
-      acc.push_back(*r.test_accuracy);
-      if (*r.test_accuracy > best) best = *r.test_accuracy, row.best_run = r.id;
-    }
-    row.accuracy = stat_of(acc);
-    effect.rows.push_back(std::move(row));
-  }
   const std::string name = field_name(factor, factors);
-  const EffectRow* hi = nullptr;
-  const EffectRow* lo = nullptr;
-  for (const auto& row : effect.rows) {
-    if (row.accuracy.n == 0) continue;
-    if (!hi || row.accuracy.mean > hi->accuracy.mean) hi = &row;
-    if (!lo || row.accuracy.mean <= lo->accuracy.mean) lo = &row;
-  }
-  if (!hi) {
-    effect.sentence = name + ": no run has finished, so there is nothing to compare.";
+  const auto groups = matched_runs(sweep, factor, factors);
+  if (groups.empty()) {
+    effect.confounded = confounders(sweep, factor, factors);
     return effect;
   }
-  if (hi == lo) {
-    effect.sentence = name + " " + value_text(hi->value) + " is the only value with finished runs: mean test accuracy " +
-                      fixed(hi->accuracy.mean, 4) + ".";
-    return effect;
+  // A group is described by the other fields that are factors in their own
+  // right (they have matched groups too); artefacts of mixing model forms
+  // would only bury them.
+  std::vector<std::string> described;
+  for (const auto& f : other_fields(factor, factors))
+    if (!matched_runs(sweep, f, factors).empty()) described.push_back(f);
+  const auto values = values_of(sweep, factor);
+  std::map<std::string, int> best_count, beyond_count;
+  for (const auto& members : groups) {
+    MatchedGroup g;
+    const RunData& first = sweep.runs[members.front()];
+    for (const auto& f : described) g.others.emplace_back(f, value_of(first, f));
+    std::vector<int64_t> all_ids;
+    for (const json& value : values) {
+      EffectRow row;
+      row.value = value;
+      std::vector<double> acc, loss, secs;
+      double best = -1;
+      for (size_t i : members) {
+        const RunData& r = sweep.runs[i];
+        if (value_of(r, factor) != value) continue;
+        acc.push_back(*r.test_accuracy);
+        if (r.test_loss) loss.push_back(*r.test_loss);
+        if (r.wall_seconds) secs.push_back(*r.wall_seconds);
+        row.run_ids.push_back(r.id);
+        if (*r.test_accuracy > best) best = *r.test_accuracy, row.best_run = r.id;
+      }
+      if (acc.empty()) continue;
+      row.accuracy = stat_of(acc);
+      row.loss = stat_of(loss);
+      row.seconds = stat_of(secs);
+      all_ids.insert(all_ids.end(), row.run_ids.begin(), row.run_ids.end());
+      g.rows.push_back(std::move(row));
+    }
+    std::sort(all_ids.begin(), all_ids.end());
+    std::vector<const EffectRow*> ranked;
+    for (const auto& row : g.rows) ranked.push_back(&row);
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const EffectRow* x, const EffectRow* y) { return x->accuracy.mean > y->accuracy.mean; });
+    const EffectRow& hi = *ranked.front();
+    const EffectRow& lo = *ranked.back();
+    // Best against worst: their difference has standard error
+    // sqrt(se_hi^2 + se_lo^2), from seed noise when there are repeats, else
+    // from the binomial error of each accuracy on the test set.
+    double se = 0;
+    std::string noise_kind;
+    if (noise_sd) {
+      se = *noise_sd * std::sqrt(1.0 / hi.accuracy.n + 1.0 / lo.accuracy.n);
+      noise_kind = "seed-to-seed noise";
+    } else if (const int64_t n = test_images(first); n > 0) {
+      const double a = binomial_se(hi.accuracy.mean, n), b = binomial_se(lo.accuracy.mean, n);
+      se = std::sqrt(a * a / hi.accuracy.n + b * b / lo.accuracy.n);
+      noise_kind = "test-set noise";
+    }
+    g.noise = 2 * se;
+    const double spread = hi.accuracy.mean - lo.accuracy.mean;
+    g.beyond_noise = se > 0 && spread > g.noise;
+    std::string where;
+    for (const auto& [f, v] : g.others) where += (where.empty() ? "" : ", ") + field_name(f, factors) + " " + value_text(v);
+    g.sentence = (where.empty() ? "Everything else equal" : "At " + where) + " (runs " + ids_text(all_ids) + "): ";
+    for (size_t k = 0; k < ranked.size(); ++k)
+      g.sentence += (k ? (ranked[k - 1]->accuracy.mean > ranked[k]->accuracy.mean ? " > " : " = ") : name + " ") +
+                    value_text(ranked[k]->value) + " (" + fixed(ranked[k]->accuracy.mean, 4) + ")";
+    g.sentence += ". ";
+    if (se <= 0) {
+      g.sentence += "Best minus worst: " + fixed(spread, 4) + " (no noise estimate: the test-set size is unknown).";
+    } else if (g.beyond_noise) {
+      g.sentence += "Best minus worst, " + fixed(spread, 4) + ", is beyond " + noise_kind + " (2 x standard error = " +
+                    fixed(g.noise, 4) + "): " + value_text(hi.value) + " is better than " + value_text(lo.value) + ".";
+    } else {
+      g.sentence += "Best minus worst, " + fixed(spread, 4) + ", is within " + noise_kind + " (2 x standard error = " +
+                    fixed(g.noise, 4) + "): a tie.";
+    }
+    for (const auto& row : g.rows)
+      for (int64_t id : row.run_ids)
+        for (const auto& r : sweep.runs)
+          if (r.id == id) {
+            if (const std::string why = not_learning(r); !why.empty())
+              g.sentence += " Run " + std::to_string(id) + " did not learn (" + why + ").";
+          }
+    ++best_count[hi.value.dump()];
+    if (g.beyond_noise) ++beyond_count[hi.value.dump()];
+    effect.groups.push_back(std::move(g));
   }
-  const double spread = hi->accuracy.mean - lo->accuracy.mean;
-  effect.sentence = name + " " + value_text(hi->value) + " gives the best mean test accuracy, " +
-                    fixed(hi->accuracy.mean, 4) + "; " + value_text(lo->value) + " is worst, " +
-                    fixed(lo->accuracy.mean, 4) + "; spread " + fixed(spread, 4) + ".";
-  if (noise_sd) {
-    // Two means of n_a and n_b seeds differ by noise alone with standard error
-    // sd * sqrt(1/n_a + 1/n_b); beyond twice that, the factor matters.
-    const double se = *noise_sd * std::sqrt(1.0 / hi->accuracy.n + 1.0 / lo->accuracy.n);
-    effect.sentence += spread > 2 * se
-                           ? " This is more than seed-to-seed noise (2 x standard error = " + fixed(2 * se, 4) + ")."
-                           : " This is within seed-to-seed noise (2 x standard error = " + fixed(2 * se, 4) +
-                                 "), so the runs do not show a real difference.";
+  if (effect.groups.size() > 1) {
+    const int n = static_cast<int>(effect.groups.size());
+    std::string tally;
+    auto count = [](const std::map<std::string, int>& counts, const std::string& key) {
+      const auto it = counts.find(key);
+      return it == counts.end() ? 0 : it->second;
+    };
+    for (const json& value : values)
+      if (const int c = count(best_count, value.dump()); c > 0)
+        tally += (tally.empty() ? "" : "; ") + value_text(value) + " in " + std::to_string(c) + " (" +
+                 std::to_string(count(beyond_count, value.dump())) + " beyond noise)";
+    effect.summary = std::to_string(n) + " comparisons with everything else equal. Best " + name + ": " + tally + ".";
+    if (best_count.size() > 1) effect.summary += " The best value depends on the other settings.";
   }
   return effect;
 }

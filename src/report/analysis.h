@@ -49,22 +49,45 @@ bool has_repeats(const std::vector<Cell>& cells);
 // noise); nullopt without repeats.
 std::optional<double> pooled_sd(const std::vector<Cell>& cells);
 
-// One factor's effect: per value, done runs and their test accuracy.
+// Test-set noise. A test accuracy p measured on n images has the binomial
+// standard error sqrt(p (1 - p) / n): about 0.0010 at 0.99 on 10,000 images.
+double binomial_se(double p, int64_t n);
+// Test images behind a run's metrics: the sum of its confusion matrix (0 = unknown).
+int64_t test_images(const RunData& run);
+
+// A finished run that did not learn: test accuracy near chance (at most twice
+// 1/classes) or a training loss that did not fall from the first epoch to the
+// last. Returns why ("test accuracy 0.0892, chance is 0.1000"), or "".
+std::string not_learning(const RunData& run);
+
+// One value of a factor inside a matched group: its finished runs (seeds).
 struct EffectRow {
   json value;
-  Stat accuracy;
-  int64_t best_run = -1;  // run id with the best test accuracy at this value
+  Stat accuracy, loss, seconds;  // over the runs (seconds: wall time per run)
+  std::vector<int64_t> run_ids;
+  int64_t best_run = -1;         // run id with the best test accuracy at this value
 };
+
+// Runs that differ in one factor alone: every other factor (seeds aside,
+// and the layer stack of a layer-list model) is equal.
+struct MatchedGroup {
+  std::vector<std::pair<std::string, json>> others;  // the other varied fields' values (variant name aside)
+  std::vector<EffectRow> rows;                       // values with finished runs, in values_of order
+  double noise = 0;      // 2 x standard error of a difference between best and worst (seed or test-set noise)
+  bool beyond_noise = false;
+  std::string sentence;  // "At learning rate 0.001, epochs 5 (runs 2, 6, 7): batch size 256 ..."
+};
+
+// One factor's effect, ceteris paribus: only matched groups are compared;
+// runs that differ in this factor and something else too are not.
 struct Effect {
   std::string factor;
-  std::vector<EffectRow> rows;  // in values_of order; rows without done runs have n == 0
-  std::string sentence;         // the plain conclusion
-  // Like is compared with like: only runs that have a partner differing in
-  // this factor alone (all other factors equal; seeds aside) are counted.
-  // compared == total: every run qualifies; compared == 0: none does, and the
-  // table falls back to every run (other settings differ too).
-  int compared = 0, total = 0;
+  std::vector<MatchedGroup> groups;
+  std::vector<std::string> confounded;  // without groups: the other fields that always change with it
+  std::string summary;                  // over the groups
 };
+// noise_sd: pooled seed-to-seed sd when the sweep has repeats, else the
+// binomial test-set error is used.
 Effect effect_of(const SweepData& sweep, const std::string& factor, const std::vector<std::string>& factors,
                  std::optional<double> noise_sd);
 

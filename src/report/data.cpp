@@ -50,12 +50,26 @@ class Query {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// A database older than schema version 4 has no runs.in_grid: all its runs
+// were in their grid.
+bool has_in_grid(sqlite3* db) {
+  Query q(db, "SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'in_grid'");
+  return q.step() && q.integer(0) > 0;
+}
+
 void load_runs(sqlite3* db, SweepData& sweep) {
+  // A sweep is its current grid: runs that left it are counted, not shown.
+  const std::string in_grid = has_in_grid(db) ? "in_grid = 1" : "1";
+  {
+    Query out(db, "SELECT COUNT(*) FROM runs WHERE sweep_id = ? AND NOT (" + in_grid + ")");
+    out.bind(1, sweep.id);
+    if (out.step()) sweep.out_of_grid = static_cast<int>(out.integer(0));
+  }
   Query q(db,
           "SELECT id, hash, config, varied, variant, repeat, seed, model_hash, status, backend, device, threads, "
           "started, finished, wall_seconds, epochs_run, early_stopped, train_loss, train_accuracy, val_loss, "
           "val_accuracy, test_loss, test_accuracy, test_precision, test_recall, test_f1, error "
-          "FROM runs WHERE sweep_id = ? ORDER BY id");
+          "FROM runs WHERE sweep_id = ? AND " + in_grid + " ORDER BY id");
   q.bind(1, sweep.id);
   while (q.step()) {
     RunData r;

@@ -56,7 +56,8 @@ struct SweepData {
   int64_t id = 0;
   std::string name, description, grid_path, grid_text, created, updated, host, version;
   std::vector<std::string> varied;   // dotted paths, in the sweep's order
-  std::vector<RunData> runs;         // by id
+  std::vector<RunData> runs;         // by id: the runs of its current grid (runs.in_grid = 1)
+  int out_of_grid = 0;               // runs of earlier versions of the grid, not loaded
   std::map<std::string, ModelData> models;  // by hash, those the runs use
 };
 

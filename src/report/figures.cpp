@@ -61,9 +61,15 @@ void section_curves(SweepReport& r) {
     accuracy_and_loss(r, best, "best", "the best " + std::to_string(best.size()) + " run" + (best.size() > 1 ? "s" : ""));
   }
   for (const auto& f : r.factors) {
+    if (f == "variant") continue;
     const Effect e = effect_of(r.sweep, f, r.factors, r.noise_sd);
+    if (e.groups.empty()) continue;  // no like-for-like comparison to draw
+    // The matched group with the most values: its best run at each value.
+    const MatchedGroup* widest = &e.groups.front();
+    for (const auto& g : e.groups)
+      if (g.rows.size() > widest->rows.size()) widest = &g;
     std::vector<std::pair<const RunData*, std::string>> runs;
-    for (const auto& row : e.rows) {
+    for (const auto& row : widest->rows) {
       if (row.best_run < 0) continue;
       for (const auto& run : r.sweep.runs)
         if (run.id == row.best_run && !run.epochs.empty())
@@ -71,7 +77,8 @@ void section_curves(SweepReport& r) {
     }
     if (runs.size() < 2) continue;
     const std::string name = field_name(f, r.factors);
-    r.md += "### " + name + "\n\nThe best run at each value of " + name + ".\n\n";
+    r.md += "### " + name + "\n\nThe best run at each value of " + name + ", everything else equal (runs of its widest "
+            "comparison in Effect of each hyperparameter).\n\n";
     accuracy_and_loss(r, runs, "factor_" + slug(f), name);
   }
 }

@@ -41,8 +41,9 @@ void per_run_table(SweepReport& r) {
     ++rank;
     const std::string acc = fixed(*run.test_accuracy, 4);
     const int64_t params = params_of(r.sweep, run);
-    r.md += "| " + std::to_string(rank) + " | " + std::to_string(run.id) + " |" + factor_cells(r, run) + " " +
-            (rank == 1 ? "**" + acc + "**" : acc) + " | " + fixed_or_dash(run.test_loss, 4) + " | " +
+    const std::string shown = (rank == 1 ? "**" + acc + "**" : acc) + (not_learning(run).empty() ? "" : " (did not learn)");
+    r.md += "| " + std::to_string(rank) + " | " + std::to_string(run.id) + " |" + factor_cells(r, run) + " " + shown +
+            " | " + fixed_or_dash(run.test_loss, 4) + " | " +
             fixed_or_dash(run.test_precision, 4) + " | " + fixed_or_dash(run.test_recall, 4) + " | " +
             fixed_or_dash(run.test_f1, 4) + " | " + (params >= 0 ? thousands(params) : "-") + " | " +
             std::to_string(run.epochs_run) + (run.early_stopped ? " (early stop)" : "") + " | " +
@@ -107,35 +108,58 @@ void section_results(SweepReport& r) {
     unfinished += "\n";
   }
   if (!unfinished.empty()) r.md += "Runs without a result:\n\n" + unfinished + "\n";
+  std::string stuck;
+  for (const auto& run : r.sweep.runs)
+    if (const std::string why = not_learning(run); !why.empty()) stuck += "- " + r.run_name(run) + ": " + why + "\n";
+  if (!stuck.empty())
+    r.md += "Runs that finished but did not learn (their numbers say nothing about the setting but that it fails):\n\n" +
+            stuck + "\n";
 }
 
 void section_effects(SweepReport& r) {
-  if (r.factors.empty()) return;
+  std::vector<std::string> factors;
+  for (const auto& f : r.factors)
+    if (f != "variant") factors.push_back(f);  // variants differ in whole configurations: see Results
+  if (factors.empty()) return;
   r.md += "## Effect of each hyperparameter\n\n";
-  r.md += "For each varied setting: the finished runs at each value, their mean test accuracy, "
-          "and the best test accuracy over all values of the other settings.\n\n";
-  for (const auto& f : r.factors) {
+  r.md += "Each setting is compared only between runs that differ in it alone, everything else equal "
+          "(seeds aside). ";
+  r.md += r.noise_sd ? "Differences are set against seed-to-seed noise (the pooled standard deviation of runs "
+                       "that differ only in their seed, " + fixed(*r.noise_sd, 4) + ").\n\n"
+                     : "Each configuration ran once, so differences are set against test-set noise: a test accuracy "
+                       "p on n images has the binomial standard error sqrt(p(1-p)/n), about 0.0010 at 0.99 on "
+                       "10,000 images; a difference within twice the standard error of a difference is a tie.\n\n";
+  std::string inseparable;
+  for (const auto& f : factors) {
     const Effect e = effect_of(r.sweep, f, r.factors, r.noise_sd);
-    r.md += "### " + field_name(f, r.factors) + " (`" + f + "`)\n\n";
-    if (e.compared == 0)
-      r.md += "No two runs differ in " + field_name(f, r.factors) +
-              " alone, so this compares all runs, whose other settings differ too.\n\n";
-    else if (e.compared < e.total)
-      r.md += "Compared over the " + std::to_string(e.compared) + " of " + std::to_string(e.total) +
-              " runs that have a partner differing in " + field_name(f, r.factors) + " alone.\n\n";
-    r.md += std::string("| Value | Runs | Mean test accuracy |") + (r.noise_sd ? " SD |" : "") +
-            " Best test accuracy | Best run |\n|---|---:|---:|" + (r.noise_sd ? "---:|" : "") + "---:|---:|\n";
-    for (const auto& row : e.rows) {
-      r.md += "| " + md_cell(value_text(row.value)) + " | " + std::to_string(row.accuracy.n) + " | ";
-      if (row.accuracy.n == 0) {
-        r.md += std::string("-") + (r.noise_sd ? " | -" : "") + " | - | - |\n";
-        continue;
-      }
-      r.md += fixed(row.accuracy.mean, 4) + " | " + (r.noise_sd ? fixed(row.accuracy.sd, 4) + " | " : "") +
-              fixed(row.accuracy.best, 4) + " | " + std::to_string(row.best_run) + " |\n";
+    const std::string name = field_name(f, r.factors);
+    if (e.groups.empty()) {
+      std::string with;
+      for (const auto& c : e.confounded) with += (with.empty() ? "" : ", ") + field_name(c, r.factors);
+      inseparable += "- " + name + " (`" + f + "`)" + (with.empty() ? "" : ": changes together with " + with) + "\n";
+      continue;
     }
-    r.md += "\n" + e.sentence + "\n\n";
+    r.md += "### " + name + " (`" + f + "`)\n\n";
+    for (const auto& g : e.groups) {
+      r.md += "| " + md_cell(name) + " | Runs | Test accuracy | Test loss | Time per run |\n|---|---|---:|---:|---:|\n";
+      for (const auto& row : g.rows) {
+        auto cell = [&](const Stat& st) {
+          if (st.n == 0) return std::string("-");
+          return st.n > 1 ? fixed(st.mean, 4) + " +- " + fixed(st.sd, 4) : fixed(st.mean, 4);
+        };
+        std::string ids;
+        for (int64_t id : row.run_ids) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+        r.md += "| " + md_cell(value_text(row.value)) + " | " + ids + " | " + cell(row.accuracy) + " | " +
+                cell(row.loss) + " | " + (row.seconds.n ? duration(row.seconds.mean) : "-") + " |\n";
+      }
+      r.md += "\n" + g.sentence + "\n\n";
+    }
+    if (!e.summary.empty()) r.md += e.summary + "\n\n";
   }
+  if (!inseparable.empty())
+    r.md += "### Not compared on their own\n\nNo two runs differ in these alone, so their effect cannot be "
+            "separated from the settings that change with them; the Results table compares those runs as whole "
+            "configurations.\n\n" + inseparable + "\n";
 }
 
 void section_progress(SweepReport& r) {

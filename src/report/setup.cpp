@@ -114,7 +114,11 @@ void section_setup(SweepReport& r) {
       r.md += (first ? "" : ", ") + std::to_string(status_counts[st]) + " " + st;
       first = false;
     }
-  r.md += ").\n";
+  r.md += ")";
+  if (s.out_of_grid > 0)
+    r.md += "; not shown: " + std::to_string(s.out_of_grid) + (s.out_of_grid == 1 ? " run" : " runs") +
+            " of an earlier version of the grid, kept in the database (`runs` with `in_grid = 0`)";
+  r.md += ".\n";
 
   std::map<std::string, int> where;
   std::vector<std::string> where_order;

@@ -51,10 +51,19 @@ CREATE INDEX slurm_submissions_by_sweep ON slurm_submissions(sweep_id);)sql");
 // versions get NULL: unknown, treated like a dead process (what they were).
 void add_run_owner(sqlite3* db) { exec(db, "ALTER TABLE runs ADD COLUMN owner TEXT"); }
 
+// Version 4: one sweep = one grid. A run whose config left the sweep's grid
+// (the grid was edited) keeps its row, status and metrics with in_grid = 0;
+// the results view, `sweep status` and reports show only in_grid = 1. Rows of
+// older versions were all part of their sweep as it stood: 1.
+void add_run_in_grid(sqlite3* db) {
+  exec(db, "ALTER TABLE runs ADD COLUMN in_grid INTEGER NOT NULL DEFAULT 1 CHECK (in_grid IN (0, 1))");
+}
+
 constexpr Migration kMigrations[] = {
     {1, create_version_1},
     {2, add_slurm_submissions},
     {3, add_run_owner},
+    {4, add_run_in_grid},
 };
 static_assert(std::size(kMigrations) == size_t(kSchemaVersion), "one migration step per schema version");
 
@@ -247,6 +256,7 @@ void rebuild_results_view(sqlite3* db) {
                          "), json_extract(r.config, " + sql_literal(json_path(column.path)) + "))");
   for (const auto& [name, expr] : tail_columns()) add(name, expr);
   sql += "\nFROM runs r JOIN sweeps s ON s.id = r.sweep_id LEFT JOIN models m ON m.hash = r.model_hash";
+  sql += "\nWHERE r.in_grid = 1";  // a sweep is its current grid (schema version 4)
   exec(db, "DROP VIEW IF EXISTS results");
   exec(db, sql);
 }

@@ -56,15 +56,6 @@ std::string upsert_model(sqlite3* db, const PlannedRun& run) {
   return hash;
 }
 
-// The varied paths of a sweep: the ones it had, then any new ones.
-json merged_varied(const std::string& stored, const std::vector<std::string>& now) {
-  json list = json::parse(stored, nullptr, false);
-  if (!list.is_array()) list = json::array();
-  for (const std::string& path : now)
-    if (std::find(list.begin(), list.end(), json(path)) == list.end()) list.push_back(path);
-  return list;
-}
-
 RunRow read_run(const Statement& stmt) {
   RunRow row;
   row.id = stmt.column_int(0);
@@ -74,13 +65,15 @@ RunRow read_run(const Statement& stmt) {
   row.config = json::parse(stmt.column_text(4), nullptr, false);
   row.attempts = static_cast<int>(stmt.column_int(5));
   row.owner = stmt.column_text(6);
+  row.in_grid = stmt.column_int(7) != 0;
   return row;
 }
 
-// A read-only database older than version 3 has no owner column: read NULL.
-std::string run_columns(bool has_owner) {
+// A read-only database older than version 3 has no owner column (read NULL),
+// one older than 4 no in_grid (every run was in its grid: read 1).
+std::string run_columns(bool has_owner, bool has_in_grid) {
   return std::string("SELECT id, sweep_id, hash, status, config, attempts, ") + (has_owner ? "owner" : "NULL") +
-         " FROM runs";
+         ", " + (has_in_grid ? "in_grid" : "1") + " FROM runs";
 }
 
 }  // namespace
@@ -123,27 +116,27 @@ std::unique_ptr<Store> Store::open(const std::string& path, Mode mode) {
     exec(db, "PRAGMA synchronous = NORMAL");  // safe with WAL: a power cut loses at most the last commits
   }
   exec(db, "PRAGMA foreign_keys = ON");
-  store->has_owner_ = store_detail::migrate(db, path, read_only) >= 3;
+  const int version = store_detail::migrate(db, path, read_only);
+  store->has_owner_ = version >= 3;
+  store->has_in_grid_ = version >= 4;
   return store;
 }
 
-int64_t Store::upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedRun>& runs) {
+int64_t Store::upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedRun>& runs, GridChange* change) {
   std::lock_guard lock(mu_);
   if (mode_ == Mode::read_only) throw RuntimeError("upsert_sweep on a read-only store");
   Transaction txn(db_);
   const std::string now = now_iso8601();
   const std::string version = sweep.version.empty() ? SWEEP_VERSION : sweep.version;
   int64_t sweep_id = 0;
-  std::string stored_varied = "[]";
   {
-    Statement find(db_, "SELECT id, varied FROM sweeps WHERE name = ?");
+    Statement find(db_, "SELECT id FROM sweeps WHERE name = ?");
     find.bind_text(1, sweep.name);
-    if (find.step()) {
-      sweep_id = find.column_int(0);
-      stored_varied = find.column_text(1);
-    }
+    if (find.step()) sweep_id = find.column_int(0);
   }
-  const std::string varied = merged_varied(stored_varied, sweep.varied).dump();
+  // The sweep's varied fields are its grid's: fields that only runs now out of
+  // the grid varied are not factors of the sweep any more.
+  const std::string varied = json(sweep.varied).dump();
   if (sweep_id) {
     Statement update(db_,
                      "UPDATE sweeps SET description = ?, grid_path = ?, grid_text = ?, varied = ?, updated = ?, "
@@ -174,6 +167,28 @@ int64_t Store::upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedR
     upsert_run.bind_real(9, run.cost_estimate).run();
     upsert_run.reset();
   }
+  // Membership: exactly the planned hashes are in the grid.
+  json hashes = json::array();
+  for (const PlannedRun& run : runs) hashes.push_back(run.hash);
+  const std::string in_plan = "hash IN (SELECT value FROM json_each(?))";
+  GridChange counted;
+  {
+    Statement count(db_, "SELECT COALESCE(SUM(in_grid = 1 AND NOT " + in_plan + "), 0), COALESCE(SUM(in_grid = 0 AND " +
+                             in_plan + "), 0) FROM runs WHERE sweep_id = ?");
+    count.bind_text(1, hashes.dump()).bind_text(2, hashes.dump()).bind_int(3, sweep_id);
+    if (count.step()) {
+      counted.left = static_cast<int>(count.column_int(0));
+      counted.returned = static_cast<int>(count.column_int(1));
+    }
+  }
+  Statement mark(db_, "UPDATE runs SET in_grid = (" + in_plan + ") WHERE sweep_id = ?");
+  mark.bind_text(1, hashes.dump()).bind_int(2, sweep_id).run();
+  {
+    Statement out(db_, "SELECT COUNT(*) FROM runs WHERE sweep_id = ? AND in_grid = 0");
+    out.bind_int(1, sweep_id);
+    if (out.step()) counted.out = static_cast<int>(out.column_int(0));
+  }
+  if (change) *change = counted;
   store_detail::rebuild_results_view(db_);
   txn.commit();
   return sweep_id;
@@ -203,7 +218,7 @@ std::optional<SweepRecord> Store::sweep_by_name(const std::string& name) {
 
 std::vector<RunRow> Store::runs_of(int64_t sweep_id) {
   std::lock_guard lock(mu_);
-  Statement stmt(db_, run_columns(has_owner_) + " WHERE sweep_id = ? ORDER BY id");
+  Statement stmt(db_, run_columns(has_owner_, has_in_grid_) + " WHERE sweep_id = ? ORDER BY id");
   stmt.bind_int(1, sweep_id);
   std::vector<RunRow> rows;
   while (stmt.step()) rows.push_back(read_run(stmt));
@@ -212,7 +227,7 @@ std::vector<RunRow> Store::runs_of(int64_t sweep_id) {
 
 std::optional<RunRow> Store::run_by_hash(const std::string& hash) {
   std::lock_guard lock(mu_);
-  Statement stmt(db_, run_columns(has_owner_) + " WHERE hash = ? ORDER BY id DESC LIMIT 1");
+  Statement stmt(db_, run_columns(has_owner_, has_in_grid_) + " WHERE hash = ? ORDER BY id DESC LIMIT 1");
   stmt.bind_text(1, hash);
   if (!stmt.step()) return std::nullopt;
   return read_run(stmt);

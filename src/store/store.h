@@ -22,7 +22,7 @@ struct sqlite3;
 
 namespace sweep {
 
-inline constexpr int kSchemaVersion = 3;  // 2: slurm_submissions, 3: runs.owner (docs/schema.md)
+inline constexpr int kSchemaVersion = 4;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid (docs/schema.md)
 
 struct SweepRecord {
   int64_t id = 0;
@@ -59,6 +59,18 @@ struct RunRow {
   json config;
   int attempts = 0;  // how many times it was started
   std::string owner;  // the process that started its last attempt (store/owner.h); '' when NULL
+  bool in_grid = true;  // false: its config left the sweep's grid (kept, but not part of the sweep now)
+};
+
+// What upsert_sweep changed in a sweep's membership. A sweep is its current
+// grid: runs whose config is no longer in it stay in the database with
+// in_grid = 0 (their status and metrics untouched) and are left out of the
+// results view, `sweep status` and the report; a run whose config comes back
+// is in the grid again, with what it had.
+struct GridChange {
+  int left = 0;      // runs that were in the grid before this upsert and are not now
+  int returned = 0;  // runs that were out of the grid and are back
+  int out = 0;       // runs of the sweep out of its grid after this upsert
 };
 
 // What start_run did: claimed the run for this process, or found it taken.
@@ -85,9 +97,11 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Create or update the sweep called `name` (same name = same sweep; the grid
-  // text is updated) and make sure every planned run exists under it (by
-  // hash; existing rows keep their status and metrics). Returns the sweep id.
-  int64_t upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedRun>& runs);
+  // text and varied fields become this grid's) and make sure every planned run
+  // exists under it (by hash; existing rows keep their status and metrics).
+  // `runs` is the whole grid: the sweep's other runs get in_grid = 0 (see
+  // GridChange, written to *change when given). Returns the sweep id.
+  int64_t upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedRun>& runs, GridChange* change = nullptr);
 
   // A sweep by name (nullopt when the database has none of that name).
   std::optional<SweepRecord> sweep_by_name(const std::string& name);
@@ -132,7 +146,8 @@ class Store {
   sqlite3* db_ = nullptr;
   std::string path_;
   Mode mode_;
-  bool has_owner_ = true;  // false for a read-only database older than schema version 3
+  bool has_owner_ = true;    // false for a read-only database older than schema version 3
+  bool has_in_grid_ = true;  // false for a read-only database older than schema version 4
   std::recursive_mutex mu_;
 };
 
