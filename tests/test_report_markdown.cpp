@@ -211,8 +211,9 @@ TEST_CASE("no repeats: one row per run, test-set noise, and the write-up compari
   CHECK(has(md, "binomial standard error sqrt(p(1-p)/n)"));
   CHECK_FALSE(has(md, "seed-to-seed"));
   CHECK(has(md, "## Compared with the write-up"));
-  CHECK(has(md, "| [4-0] activation relu | 0.9916 | 0.9801 | -0.0115 | 10 |"));
-  CHECK(has(md, "| [4-1] activation sigmoid | 0.9801 | 0.9612 | -0.0189 | 11 |"));
+  CHECK(has(md, "| [4-0] activation relu | 0.9916 | 0.9801 | -0.0115 | 0.0300 | 0.0199 | 10 |"));
+  CHECK(has(md, "| [4-1] activation sigmoid [1] | 0.9801 | 0.9612 | -0.0189 | - | 0.0388 | 11 |"));
+  CHECK(has(md, "[1] Its section text says 0.9894."));
 }
 
 TEST_CASE("a field is compared over runs that differ in it alone, never across variants' other settings") {

@@ -172,7 +172,7 @@ struct Reader {
     if (!r.contains("results")) return;
     for (size_t i = 0; i < list(r["results"], "reference.results").size(); ++i) {
       const std::string item = "reference.results." + std::to_string(i);
-      check_keys(mapping(r["results"][i], item), item, {"label", "match", "test_accuracy", "test_loss"});
+      check_keys(mapping(r["results"][i], item), item, {"label", "match", "test_accuracy", "test_loss", "note"});
       const json& result = r["results"][i];
       if (!result.contains("match")) fail(item, "a reference result needs 'match' (the field values of the run it describes)");
       for (const auto& [key, value] : mapping(result["match"], item + ".match").items()) {

@@ -52,9 +52,19 @@ void section_reference(SweepReport& r) {
   const YAML::Node ref = root["reference"];
   const std::string source = ref["source"] && ref["source"].IsScalar() ? ref["source"].Scalar() : "the write-up";
   r.md += "## Compared with the write-up\n\n";
-  r.md += "Test accuracy reported in " + source + " beside ours for the same configuration "
-          "(ours: mean over the matching finished runs).\n\n";
-  r.md += "| Configuration | Write-up | Ours | Difference | Runs |\n|---|---:|---:|---:|---|\n";
+  r.md += "Test accuracy and loss reported in " + source + " beside ours for the same configuration "
+          "(ours: mean over the matching finished runs; `-` where the write-up gives no figure).\n\n";
+  r.md += "| Configuration | Write-up accuracy | Ours | Difference | Write-up loss | Our loss | Runs |\n"
+          "|---|---:|---:|---:|---:|---:|---|\n";
+  auto number = [](const YAML::Node& item, const char* key) -> std::optional<double> {
+    if (!item[key] || !item[key].IsScalar()) return std::nullopt;
+    try {
+      return item[key].as<double>();
+    } catch (const YAML::Exception&) {
+      return std::nullopt;
+    }
+  };
+  std::vector<std::string> notes;
   for (const auto& item : ref["results"]) {
     if (!item.IsMap() || !item["match"] || !item["match"].IsMap()) continue;
     std::string label;
@@ -63,26 +73,33 @@ void section_reference(SweepReport& r) {
       label += (label.empty() ? "" : ", ") + field_name(field, {field}) + " " + (kv.second.IsScalar() ? kv.second.Scalar() : "?");
     }
     if (item["label"] && item["label"].IsScalar()) label = item["label"].Scalar() + " " + label;
-    std::optional<double> theirs;
-    if (item["test_accuracy"] && item["test_accuracy"].IsScalar()) {
-      try {
-        theirs = item["test_accuracy"].as<double>();
-      } catch (const YAML::Exception&) {
-      }
+    // A note (where the write-up contradicts itself, or leaves a choice open) becomes a footnote.
+    if (item["note"] && item["note"].IsScalar()) {
+      notes.push_back(item["note"].Scalar());
+      label += " [" + std::to_string(notes.size()) + "]";
     }
-    std::vector<double> ours;
+    const std::optional<double> theirs = number(item, "test_accuracy");
+    const std::optional<double> their_loss = number(item, "test_loss");
+    std::vector<double> ours, our_loss;
     std::string ids;
     for (const auto& run : r.sweep.runs) {
       bool all = true;
       for (const auto& kv : item["match"]) all = all && matches(value_of(run, kv.first.as<std::string>()), kv.second);
       if (!all || run.status != "done" || !run.test_accuracy) continue;
       ours.push_back(*run.test_accuracy);
+      if (run.test_loss) our_loss.push_back(*run.test_loss);
       ids += (ids.empty() ? "" : ", ") + std::to_string(run.id);
     }
     const Stat s = stat_of(ours);
+    const Stat l = stat_of(our_loss);
     r.md += "| " + md_cell(label) + " | " + fixed_or_dash(theirs, 4) + " | " +
             (s.n ? fixed(s.mean, 4) : std::string("-")) + " | " +
-            (s.n && theirs ? fixed(s.mean - *theirs, 4) : std::string("-")) + " | " + (ids.empty() ? "none" : ids) + " |\n";
+            (s.n && theirs ? fixed(s.mean - *theirs, 4) : std::string("-")) + " | " + fixed_or_dash(their_loss, 4) +
+            " | " + (l.n ? fixed(l.mean, 4) : std::string("-")) + " | " + (ids.empty() ? "none" : ids) + " |\n";
+  }
+  if (!notes.empty()) {
+    r.md += "\n";
+    for (size_t i = 0; i < notes.size(); ++i) r.md += "[" + std::to_string(i + 1) + "] " + md_cell(notes[i]) + "\n";
   }
   r.md += "\n";
 }
