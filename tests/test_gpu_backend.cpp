@@ -34,12 +34,13 @@ bool gpu_compiled() {
   return std::find(names.begin(), names.end(), "gpu") != names.end();
 }
 
-TEST_CASE("a build without the GPU backend says so when asked for it") {
+TEST_CASE("a build without the GPU module says so when asked for it, naming the file") {
   if (gpu_compiled()) {
-    MESSAGE("skipped: this build has the GPU backend");
+    MESSAGE("skipped: this build has the GPU module");
     return;
   }
-  CHECK_THROWS_WITH_AS(get_backend("gpu"), doctest::Contains("no GPU backend"), InputError);
+  CHECK_THROWS_WITH_AS(get_backend("gpu"), doctest::Contains("no GPU module"), InputError);
+  CHECK_THROWS_WITH_AS(get_backend("gpu"), doctest::Contains("libsweep_gpu.so"), InputError);
 }
 
 TEST_CASE("the gpu backend is listed and reports its devices without failing") {

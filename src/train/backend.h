@@ -67,7 +67,7 @@ class Backend {
 // The backends compiled into this build: "ref", "cpu" and (with CUDA) "gpu".
 std::vector<std::string> backend_names();
 // A backend by name; InputError for an unknown name, or for "gpu" in a build
-// without the GPU backend ("this build of sweep has no GPU backend").
+// without the GPU module ("this sweep has no GPU module (<path> does not exist...").
 Backend& get_backend(const std::string& name);
 
 }  // namespace sweep
