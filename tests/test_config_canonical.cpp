@@ -196,3 +196,30 @@ TEST_CASE("layer errors: unknown type, unknown key, shapes that do not fit") {
   CHECK(f4 == "model.builder");
   CHECK(m4.starts_with("the model this builder makes does not fit (its layer"));
 }
+
+TEST_CASE("builder dense_batch_norm: write-up 001's Keras net, and absent at its default so old runs keep their hash") {
+  // 001: [Conv64(3x3, relu)-BN-MaxPool2-Dropout0.25] x2, Flatten, [Dense128(relu)-BN-Dropout0.25] x3, Dense10.
+  json b = {{"conv_depth", 2},       {"filters", 64},        {"kernel", 3},        {"batch_norm", true},
+            {"dropout", 0.25},       {"dense", json::array({128, 128, 128})}, {"dense_batch_norm", true},
+            {"dense_dropout", 0.25}};
+  const RunConfig rc = parse_run_config(builder(b));
+  const ModelInfo info = infer(rc.model);
+  CHECK(info.total() == 278858);
+  CHECK(info.non_trainable == 1024);
+  // Flatten, then dense, BN, dropout per hidden layer.
+  REQUIRE(rc.model.layers.size() == 8 + 1 + 9 + 1);
+  CHECK(rc.model.layers[9].kind == LayerKind::dense);
+  CHECK(rc.model.layers[10].kind == LayerKind::batchnorm);
+  CHECK(rc.model.layers[11].kind == LayerKind::dropout);
+  b["conv_depth"] = 3;
+  CHECK(params(builder(b)) == 119434);
+
+  // false (or absent) leaves no trace in the canonical config: grids written
+  // before the field existed keep their run identities.
+  const json plain = canonical_json(builder(json::object()));
+  CHECK_FALSE(plain["model"]["builder"].contains("dense_batch_norm"));
+  CHECK(canonical_json(builder({{"dense_batch_norm", false}})) == plain);
+  CHECK(parse_run_config(builder({{"dense_batch_norm", false}})).hash == parse_run_config(builder(json::object())).hash);
+  CHECK(canonical_json(builder({{"dense_batch_norm", true}}))["model"]["builder"]["dense_batch_norm"] == true);
+  CHECK(error_of(builder({{"dense_batch_norm", 1}})).first == "model.builder.dense_batch_norm");
+}

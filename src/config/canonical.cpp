@@ -261,6 +261,11 @@ json canon_builder(const json& in, const std::string& path) {
   for (int64_t i = 0; i < depth; ++i) kept.push_back(filters[static_cast<size_t>(i)]);
   b["filters"] = kept;
   if (!b.contains("dense_activation") || b["dense_activation"].is_null()) b["dense_activation"] = b["activation"];
+  // Fields added to the builder after runs were recorded are left out at
+  // their default: a run's identity is the hash of its canonical config, and a
+  // grid that does not use the new field must keep the hashes (and so the
+  // finished runs) it had.
+  if (b.contains("dense_batch_norm") && b["dense_batch_norm"] == false) b.erase("dense_batch_norm");
   if (!uses_alpha(b["activation"].get<std::string>()) && !uses_alpha(b["dense_activation"].get<std::string>()))
     b["alpha"] = schema::find_field("model.builder", "alpha")->default_value;
   // Keep the table's key order (dense_activation may have been appended).

@@ -103,12 +103,14 @@ std::vector<LayerSpec> builder_layers(const json& b, int classes, bool input_is_
     layers.push_back(d);
   };
   const json& hidden = b.at("dense");
+  const bool dense_batch_norm = b.value("dense_batch_norm", false);  // absent at its default (see canonical.cpp)
   for (const json& units : hidden) {
     LayerSpec dense = make(LayerKind::dense);
     dense.units = units.get<int>();
     dense.activation = activation_from(b.at("dense_activation").get<std::string>());
     dense.alpha = alpha;
     layers.push_back(dense);
+    if (dense_batch_norm) layers.push_back(make(LayerKind::batchnorm));
     add_dropout();
   }
   if (hidden.empty()) add_dropout();

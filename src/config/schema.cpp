@@ -85,6 +85,7 @@ std::vector<Field> build_table() {
   t.add(b, "batch_norm", Type::boolean, false, "BatchNormalization after each conv");
   unit_fraction(t.add(b, "dropout", Type::number, 0.0, "dropout after each conv block"));
   t.add(b, "dense", Type::int_list, json::array({64}), "hidden dense units");
+  t.add(b, "dense_batch_norm", Type::boolean, false, "BatchNormalization after each hidden dense");
   unit_fraction(t.add(b, "dense_dropout", Type::number, 0.0, "dropout after each hidden dense (after Flatten without one)"));
   choice(t.add(b, "output_activation", Type::choice, "softmax", "output activation"), {"softmax", "sigmoid"});
   model_enum(t.add(b, "init", Type::choice, nullptr, "same as train.init (moved there)"), "init").derived = true;
