@@ -145,6 +145,30 @@ TEST_CASE("sweep run, query, resume and extend a tiny grid") {
     CHECK_FALSE(fs::exists(dir.path / "nope.db"));
     CHECK(run_cli(dir.path, {"ls", "nope.db"}).exit_code == 2);
   }
+  // The reading commands default to results.db, like `sweep run`, and take --db as run does.
+  {
+    const Result one = run_cli(dir.path, {"query", "SELECT COUNT(*) FROM runs", "--format", "csv"});
+    INFO(one.err);
+    CHECK(one.exit_code == 0);
+    CHECK(one.out == "COUNT(*)\r\n3\r\n");
+    fs::copy_file(dir.path / "results.db", dir.path / "other.db");
+    CHECK(run_cli(dir.path, {"query", "--db", "other.db", "SELECT COUNT(*) FROM runs", "--format", "csv"}).out ==
+          "COUNT(*)\r\n3\r\n");
+    const Result twice = run_cli(dir.path, {"query", "results.db", "SELECT 1", "--db", "other.db"});
+    CHECK(twice.exit_code == 2);
+    CHECK(twice.err.find("given twice") != std::string::npos);
+    for (const char* command : {"ls", "status"}) {
+      const Result plain = run_cli(dir.path, {command});
+      INFO(command, plain.err);
+      CHECK(plain.exit_code == 0);
+      CHECK(plain.out.find("tiny") != std::string::npos);
+      CHECK(run_cli(dir.path, {command, "--db", "other.db"}).out.find("tiny") != std::string::npos);
+    }
+    TempDir empty("cli_test_empty");
+    const Result none = run_cli(empty.path, {"ls"});
+    CHECK(none.exit_code == 2);
+    CHECK(none.err.find("results.db") != std::string::npos);
+  }
 }
 
 TEST_CASE("help and version") {
@@ -158,6 +182,10 @@ TEST_CASE("help and version") {
   for (const char* text : {"--db", "results.db", "--jobs", "--threads-per-run", "--backend", "--fail-fast", "--quiet",
                            "--plain"})
     CHECK(run_help.out.find(text) != std::string::npos);
+  const Result bare = run_cli(dir.path, {});
+  CHECK(bare.exit_code == 2);
+  CHECK(bare.err.find("Subcommands:") != std::string::npos);
+  CHECK(bare.err.find("sweep: error: a subcommand is required") != std::string::npos);
   const Result version = run_cli(dir.path, {"--version"});
   CHECK(version.exit_code == 0);
   CHECK(version.out.find(SWEEP_VERSION) != std::string::npos);

@@ -33,7 +33,7 @@ Command collect_command(CLI::App& parent) {
       "not-done row with its metrics, epochs and confusion matrix; a run already done is never touched;\n"
       "interrupted or failed attempts update rows that are not done. Shards are read, never changed, so\n"
       "collect is safe while tasks still run and can be repeated (nothing is ever duplicated).");
-  app->add_option("db", *db, "Results database file")->required();
+  add_db_argument(*app, *db);
   return {app, [db] { return run_collect(*db); }};
 }
 

@@ -45,7 +45,7 @@ Command ls_command(CLI::App& parent) {
       "List the sweeps stored in a results database: for each, how many runs it has and how many are done,\n"
       "running, pending, failed, diverged or interrupted, when it was last run and from which grid file.\n"
       "Read-only: safe while a sweep is running.");
-  app->add_option("db", options->db, "Results database file")->required();
+  add_db_argument(*app, options->db);
   return {app, [options] { return run_ls(*options); }};
 }
 

@@ -1,23 +1,29 @@
-// sweep query DB "SQL" [--format table|csv|json]
+// sweep query [DB] "SQL" [--db DB] [--format table|csv|json]
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/format.h"
+#include "common/error.h"
 #include "store/store.h"
 
 namespace sweep::cli {
 namespace {
 
 struct QueryOptions {
-  std::string db;
-  std::string sql;
+  std::vector<std::string> args;  // [DB] SQL
+  std::string db = kDefaultDb;
   std::string format = "table";
 };
 
 int run_query(const QueryOptions& options) {
-  auto store = Store::open(options.db, Store::Mode::read_only);
-  const Store::QueryResult result = store->query(options.sql);
+  const bool db_given = options.args.size() == 2;
+  if (db_given && options.db != kDefaultDb)
+    throw InputError("the database is given twice (" + options.args[0] + " and --db " + options.db + "); give one");
+  auto store = Store::open(db_given ? options.args[0] : options.db, Store::Mode::read_only);
+  const Store::QueryResult result = store->query(options.args.back());
   if (options.format == "csv") std::cout << query_csv(result);
   else if (options.format == "json") std::cout << query_json(result);
   else std::cout << query_table(result);
@@ -36,8 +42,13 @@ Command query_command(CLI::App& parent) {
       "Tables: sweeps, runs, epochs, confusion, models, layers; the `results` view has one row per run with\n"
       "its varied hyperparameters as columns (docs/schema.md).\n"
       "Example: sweep query results.db \"SELECT learning_rate, AVG(test_accuracy) FROM results GROUP BY 1\"");
-  app->add_option("db", options->db, "Results database file (as written by `sweep run --db`)")->required();
-  app->add_option("sql", options->sql, "One SQL statement; quote it for the shell")->required();
+  // `sweep query [DB] SQL`: one positional is the statement (on results.db or --db), two are DB and SQL.
+  app->add_option("args", options->args, "[DB] SQL: the database (default: results.db) and one SQL statement; "
+                                         "quote the statement for the shell")
+      ->required()
+      ->expected(1, 2);
+  app->add_option("--db", options->db, "Results database file, when it is not given before the SQL")
+      ->capture_default_str();
   app->add_option("--format,-f", options->format,
                   "Output: table (aligned text, NULL shown as NULL), csv (RFC 4180: CRLF, quoted where needed, "
                   "NULL empty) or json (array of objects, numbers as numbers, NULL as null)")

@@ -105,7 +105,7 @@ Command status_command(CLI::App& parent) {
       "`sweep run --executor slurm`, the latest job array's tasks (pending and running from squeue; completed\n"
       "and failed from sacct when the cluster keeps accounting) and its shards. Run counts are the database's:\n"
       "`sweep collect DB` merges what finished tasks wrote. Read-only: safe at any time.");
-  app->add_option("db", options->db, "Results database file")->required();
+  add_db_argument(*app, options->db);
   app->add_option("--sweep", options->sweep, "Only this sweep (by name)");
   return {app, [options] { return run_status(*options); }};
 }

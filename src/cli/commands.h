@@ -2,6 +2,7 @@
 // options on the parent app and returns what to do when it is chosen.
 #pragma once
 #include <functional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -15,6 +16,17 @@ struct Command {
 #define SWEEP_COMMAND(name) Command name##_command(CLI::App& parent);
 #include "cli/commands.def"
 #undef SWEEP_COMMAND
+
+// The database of a reading command: `sweep ls [DB]` or `sweep ls --db DB`,
+// results.db in the current directory when neither is given, as `sweep run`
+// writes it.
+inline constexpr const char* kDefaultDb = "results.db";
+inline void add_db_argument(CLI::App& app, std::string& db) {
+  db = kDefaultDb;
+  CLI::Option* positional =
+      app.add_option("db", db, "Results database file (default: results.db, as `sweep run` writes it)");
+  app.add_option("--db", db, "The same, as an option (as `sweep run --db`)")->excludes(positional);
+}
 
 // Shared help text.
 inline constexpr const char* kExitCodesHelp =

@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
                                 : details + "\n\n" + sweep::cli::kExitCodesHelp);
   }
   if (argc <= 1) {
-    std::cerr << app.help();
-    return sweep::kExitBadInput;
+    std::cerr << app.help() << "\n";
+    return fail("a subcommand is required: plan, run, query, ls, report, status or collect", sweep::kExitBadInput);
   }
   try {
     app.parse(argc, argv);
