@@ -223,3 +223,34 @@ TEST_CASE("builder dense_batch_norm: write-up 001's Keras net, and absent at its
   CHECK(canonical_json(builder({{"dense_batch_norm", true}}))["model"]["builder"]["dense_batch_norm"] == true);
   CHECK(error_of(builder({{"dense_batch_norm", 1}})).first == "model.builder.dense_batch_norm");
 }
+
+TEST_CASE("Keras spellings of names are accepted and canonicalised: Adam, RMSprop, ReLU, LeakyReLU, Conv2D") {
+  json keras = {{"model",
+                 {{"layers", json::array({json{{"Conv2D", {{"filters", 8}, {"kernel", 3}, {"activation", "ReLU"},
+                                                           {"padding", "Same"}}}},
+                                          json{{"type", "MaxPool2D"}},
+                                          json{{"Flatten", json::object()}},
+                                          json{{"Dense", {{"units", 16}, {"activation", {{"LeakyReLU", 0.1}}}}}},
+                                          json{{"Dense", {{"units", 10}, {"activation", "Softmax"}}}}})}}},
+                {"train", {{"optimizer", "Adam"}, {"init", "GlorotUniform"}}}};
+  json plain = keras;
+  plain["model"]["layers"] = json::array({json{{"conv2d", {{"filters", 8}, {"kernel", 3}, {"activation", "relu"},
+                                                           {"padding", "same"}}}},
+                                          json{{"type", "maxpool2d"}},
+                                          json{{"flatten", json::object()}},
+                                          json{{"dense", {{"units", 16}, {"activation", {{"leaky_relu", 0.1}}}}}},
+                                          json{{"dense", {{"units", 10}, {"activation", "softmax"}}}}});
+  plain["train"] = {{"optimizer", "adam"}, {"init", "glorot_uniform"}};
+  const json c = canonical_json(keras);
+  CHECK(c == canonical_json(plain));
+  CHECK(parse_run_config(keras).hash == parse_run_config(plain).hash);
+  CHECK(c["train"]["optimizer"] == "adam");
+  CHECK(c["model"]["layers"][0]["type"] == "conv2d");
+  CHECK(c["model"]["layers"][3]["activation"] == "leaky_relu");
+  CHECK(canonical_json(builder({{"pool", "Max"}}))["model"]["builder"]["pool"] == "max");
+  CHECK(canonical_json(json{{"model", {{"builder", json::object()}}}, {"train", {{"optimizer", "RMSprop"}}}})["train"]["optimizer"] ==
+        "rmsprop");
+  // Still strict about the letters themselves.
+  CHECK(error_of(json{{"model", {{"builder", json::object()}}}, {"train", {{"optimizer", "Adamw"}}}}).first == "train.optimizer");
+  CHECK(error_of(builder({{"activation", "ReLu6"}})).first == "model.builder.activation");
+}

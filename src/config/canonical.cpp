@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/names.h"
 #include "config/run_config.h"
 #include "config/schema.h"
 
@@ -103,7 +104,7 @@ std::string enum_text(const Field& f, const json& v, const std::string& path) {
     fail(path, e.message());
   }
   for (std::string_view c : f.choices)
-    if (c == s) return s;
+    if (same_name(s, c)) return std::string(c);
   std::string msg = "unknown value '" + s + "'; expected one of:";
   for (size_t i = 0; i < f.choices.size(); ++i) msg += (i ? ", " : " ") + std::string(f.choices[i]);
   fail(path, msg);
@@ -224,12 +225,13 @@ json canon_layers(const json& v, const std::string& path) {
     const std::string p = path + "." + std::to_string(i);
     json layer = flat_layer(v[i], p);
     if (!layer["type"].is_string()) fail(p + ".type", "expected a layer type name, got '" + shown(layer["type"]) + "'");
-    const std::string type = layer["type"].get<std::string>();
+    const std::string written = layer["type"].get<std::string>();
+    std::string type;  // canonical: Conv2D and conv2d are one layer type
     try {
-      (void)layer_kind_from(type);
+      type = to_string(layer_kind_from(written));
     } catch (const InputError& e) {
-      const std::string close = schema::nearest(type, schema::layer_types());
-      fail(p + ".type", close.empty() ? e.message() : "unknown layer type '" + type + "'; did you mean '" + close + "'?");
+      const std::string close = schema::nearest(written, schema::layer_types());
+      fail(p + ".type", close.empty() ? e.message() : "unknown layer type '" + written + "'; did you mean '" + close + "'?");
     }
     layer.erase("type");
     json params = canon_section(schema::layer_section(type), layer, p);

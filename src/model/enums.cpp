@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/names.h"
 #include "model/model.h"
 
 namespace sweep {
@@ -12,7 +13,7 @@ namespace {
 template <typename Enum, size_t N>
 Enum parse(const std::array<std::pair<Enum, const char*>, N>& table, const std::string& text, const char* what) {
   for (const auto& [value, name] : table)
-    if (text == name) return value;
+    if (same_name(text, name)) return value;
   std::string allowed;
   for (const auto& entry : table) allowed += std::string(allowed.empty() ? "" : ", ") + entry.second;
   throw InputError("unknown " + std::string(what) + " '" + text + "' (allowed: " + allowed + ")");
