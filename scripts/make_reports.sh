@@ -48,7 +48,10 @@ for grid in "${grids[@]}"; do
     continue
   fi
   [ "$rc" -ne 0 ] && echo "make_reports: some runs of $name did not finish (exit $rc); the report lists them" >&2
-  if "$sweep_bin" report "reports/$name.db" --sweep "$name" -o "reports/$name.md"; then
+  # Write-ups 002 and 003 show a confusion matrix for every model they compare.
+  confusion=best
+  case "$name" in 002_*|003_*) confusion=all ;; esac
+  if "$sweep_bin" report "reports/$name.db" --sweep "$name" -o "reports/$name.md" --confusion "$confusion"; then
     echo "== $name: reports/$name.md written in $(( $(date +%s) - start )) s"
   else
     status=1

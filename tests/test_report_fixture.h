@@ -121,7 +121,8 @@ inline std::unique_ptr<sweep::Store> build(const std::string& path) {
   const std::string grid =
       "name: activation\\nreference:\\n  source: write-up 000\\n  results:\\n"
       "    - {label: \"[4-0]\", match: {train.activation: relu}, test_accuracy: 0.9916, test_loss: 0.03}\\n"
-      "    - {label: \"[4-1]\", match: {train.activation: sigmoid}, test_accuracy: 0.9801, note: \"Its section text says 0.9894.\"}\\n";
+      "    - {label: \"[4-1]\", match: {train.activation: sigmoid}, test_accuracy: 0.9801, note: \"Its section text says 0.9894.\"}\\n"
+      "    - {label: \"[4-2]\", match: {train.activation: tanh}, test_accuracy: 0.9700, note: \"Read off a figure.\"}\\n";
   exec(db,
        "INSERT INTO sweeps (id, name, description, grid_path, grid_text, varied, created, updated, host, sweep_version) "
        "VALUES (2,'activation','','act.yaml',replace('" + grid + "','\\n',char(10)),'[\"train.activation\"]',"

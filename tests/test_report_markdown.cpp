@@ -136,8 +136,9 @@ TEST_CASE("every section is present with the right numbers") {
   CHECK(has(md, "| dense (Dense) | (None, 3) | 16,005 |"));
   CHECK(has(md, "Total params: 16,325"));
   CHECK(has(md, "Non-trainable params: 0"));
-  // Training progress.
-  CHECK(has(md, "goes from 0.8912 to 0.9912 training accuracy over 3 epochs (validation 0.8812 -> 0.9812)"));
+  // Training progress: past 4 runs, a table with first -> last epoch per run.
+  CHECK(has(md, "| Run | Epochs | Training accuracy | Validation accuracy | Training loss | Early stopped |"));
+  CHECK(has(md, " | 3 | 0.8912 -> 0.9912 | 0.8812 -> 0.9812 | 0.5000 -> 0.1667 | no |"));
   // Confusion matrix and the most confused pair.
   CHECK(has(md, "| **1** | 7 | 40 | 0 |"));
   CHECK(has(md, "0 and 1 are confused most: 9 times (0 as 1: 2, 1 as 0: 7). Next: 1 and 2 (5), 0 and 2 (1)."));
@@ -211,9 +212,59 @@ TEST_CASE("no repeats: one row per run, test-set noise, and the write-up compari
   CHECK(has(md, "binomial standard error sqrt(p(1-p)/n)"));
   CHECK_FALSE(has(md, "seed-to-seed"));
   CHECK(has(md, "## Compared with the write-up"));
-  CHECK(has(md, "| [4-0] activation relu | 0.9916 | 0.9801 | -0.0115 | 0.0300 | 0.0199 | 10 |"));
-  CHECK(has(md, "| [4-1] activation sigmoid [1] | 0.9801 | 0.9612 | -0.0189 | - | 0.0388 | 11 |"));
-  CHECK(has(md, "[1] Its section text says 0.9894."));
+  // The write-up's label, then what it matched; notes become footnotes, one paragraph each.
+  CHECK(has(md, "| [4-0] (activation relu) | 0.9916 | 0.9801 | -0.0115 | 0.0300 | 0.0199 | 10 |"));
+  CHECK(has(md, "| [4-1] (activation sigmoid) [1] | 0.9801 | 0.9612 | -0.0189 | - | 0.0388 | 11 |"));
+  CHECK(has(md, "| [4-2] (activation tanh) [2] |"));
+  CHECK(has(md, "\n[1] Its section text says 0.9894.\n\n[2] Read off a figure.\n"));
+}
+
+TEST_CASE("training progress of a few runs is one sentence each") {
+  Fixture f;
+  const std::string md = build_report(f.db(), "activation", "x").markdown;
+  CHECK(has(md, "goes from 0.8801 to 0.9801 training accuracy over 3 epochs (validation 0.8701 -> 0.9701); "
+                "training loss 0.5000 -> 0.1667."));
+  CHECK_FALSE(has(md, "| Run | Epochs |"));
+}
+
+TEST_CASE("confusion matrices: the best run's by default, every finished run's with Confusion::all") {
+  Fixture f;
+  const Report best = build_report(f.db(), "activation", "x");
+  CHECK(has(best.markdown, "## Confusion matrix of the best run"));
+  CHECK(figure(best, "confusion.svg"));
+  Settings all;
+  all.confusion = Settings::Confusion::all;
+  const Report r = build_report(f.db(), "activation", "x", all);
+  CHECK_FALSE(has(r.markdown, "## Confusion matrix of the best run"));
+  CHECK(has(r.markdown, "## Confusion matrices\n\nOne per finished run, in run order"));
+  // One block per finished run (10, 11, 12), in run order, each with its own figure.
+  const size_t a = r.markdown.find("Test accuracy 0.9801 (the best run)."), b = r.markdown.find("Test accuracy 0.9612."),
+               c = r.markdown.find("Test accuracy 0.9750.");
+  REQUIRE(a != std::string::npos);
+  REQUIRE(b != std::string::npos);
+  REQUIRE(c != std::string::npos);
+  CHECK((a < b && b < c));
+  for (const char* name : {"confusion_run10.svg", "confusion_run11.svg", "confusion_run12.svg"}) {
+    const ReportFile* svg = figure(r, name);
+    REQUIRE_MESSAGE(svg, name);
+    std::string why;
+    CHECK_MESSAGE(well_formed_xml(svg->content, why), why);
+    CHECK(has(r.markdown, std::string("x/") + name));
+  }
+  CHECK_FALSE(figure(r, "confusion.svg"));
+  CHECK(count_of(r.markdown, "0 and 1 are confused most: 9 times") == 3);
+}
+
+TEST_CASE("the time per epoch is in every effect table, and said when it differs by 25% or more") {
+  Fixture f;
+  // Batch 128's epochs take 4.0 s against batch 64's 2.5 s.
+  report_fixture::exec(f.db(), "UPDATE epochs SET seconds = 4.0 WHERE run_id IN "
+                               "(SELECT id FROM runs WHERE sweep_id = 1 AND config LIKE '%\"batch_size\":128%')");
+  const std::string md = build_report(f.db(), "lr_batch", "x").markdown;
+  CHECK(has(md, "| batch size | Runs | Test accuracy | Test loss | Time per epoch | Time per run |"));
+  CHECK(has(md, "Time per epoch: 64 2.5 s, 128 4.0 s; 64 is 1.6x faster than 128."));
+  // Learning rate does not change the time per epoch: no sentence.
+  CHECK_FALSE(has(md, "Time per epoch: 0.001"));
 }
 
 TEST_CASE("a field is compared over runs that differ in it alone, never across variants' other settings") {
@@ -295,4 +346,13 @@ TEST_CASE("sweep report on the command line") {
   const std::string bad = std::string(SWEEP_BINARY) + " report " + db + " --sweep nope -o " + out.string() + " 2> /dev/null";
   const int rc = std::system(bad.c_str());
   CHECK(WEXITSTATUS(rc) == 2);
+  // Without a database argument it reads results.db in the working directory, like `sweep run`;
+  // --confusion all writes one matrix per finished run.
+  const std::string in_dir = "cd " + f.dir.string() + " && " + SWEEP_BINARY +
+                             " report --sweep activation --confusion all -o all.md > /dev/null";
+  REQUIRE(std::system(in_dir.c_str()) == 0);
+  for (const char* name : {"confusion_run10.svg", "confusion_run11.svg", "confusion_run12.svg"})
+    CHECK_MESSAGE(fs::exists(f.dir / "all_files" / name), name);
+  const std::string wrong = std::string(SWEEP_BINARY) + " report " + db + " --confusion some 2> /dev/null";
+  CHECK(WEXITSTATUS(std::system(wrong.c_str())) == 2);
 }

@@ -269,6 +269,24 @@ std::vector<std::string> confounders(const SweepData& sweep, const std::string& 
   return best;
 }
 
+// Speed is a result too (batch size and depth trade it against accuracy):
+// said only when the slowest value's epochs take 25% longer than the
+// fastest's, since concurrent runs share the machine and a few percent is noise.
+std::string speed_sentence(const std::vector<EffectRow>& rows) {
+  const EffectRow* fast = nullptr;
+  const EffectRow* slow = nullptr;
+  std::string list;
+  for (const auto& row : rows) {
+    if (row.epoch_seconds.n == 0 || row.epoch_seconds.mean <= 0) return {};
+    list += (list.empty() ? "" : ", ") + value_text(row.value) + " " + duration(row.epoch_seconds.mean);
+    if (!fast || row.epoch_seconds.mean < fast->epoch_seconds.mean) fast = &row;
+    if (!slow || row.epoch_seconds.mean > slow->epoch_seconds.mean) slow = &row;
+  }
+  if (rows.size() < 2 || slow->epoch_seconds.mean < 1.25 * fast->epoch_seconds.mean) return {};
+  return "Time per epoch: " + list + "; " + value_text(fast->value) + " is " +
+         fixed(slow->epoch_seconds.mean / fast->epoch_seconds.mean, 1) + "x faster than " + value_text(slow->value) + ".";
+}
+
 }  // namespace
 
 Effect effect_of(const SweepData& sweep, const std::string& factor, const std::vector<std::string>& factors,
@@ -297,7 +315,7 @@ Effect effect_of(const SweepData& sweep, const std::string& factor, const std::v
     for (const json& value : values) {
       EffectRow row;
       row.value = value;
-      std::vector<double> acc, loss, secs;
+      std::vector<double> acc, loss, secs, epoch_secs;
       double best = -1;
       for (size_t i : members) {
         const RunData& r = sweep.runs[i];
@@ -305,6 +323,11 @@ Effect effect_of(const SweepData& sweep, const std::string& factor, const std::v
         acc.push_back(*r.test_accuracy);
         if (r.test_loss) loss.push_back(*r.test_loss);
         if (r.wall_seconds) secs.push_back(*r.wall_seconds);
+        if (!r.epochs.empty()) {
+          double sum = 0;
+          for (const auto& e : r.epochs) sum += e.seconds;
+          epoch_secs.push_back(sum / static_cast<double>(r.epochs.size()));
+        }
         row.run_ids.push_back(r.id);
         if (*r.test_accuracy > best) best = *r.test_accuracy, row.best_run = r.id;
       }
@@ -312,6 +335,7 @@ Effect effect_of(const SweepData& sweep, const std::string& factor, const std::v
       row.accuracy = stat_of(acc);
       row.loss = stat_of(loss);
       row.seconds = stat_of(secs);
+      row.epoch_seconds = stat_of(epoch_secs);
       all_ids.insert(all_ids.end(), row.run_ids.begin(), row.run_ids.end());
       g.rows.push_back(std::move(row));
     }
@@ -361,6 +385,7 @@ Effect effect_of(const SweepData& sweep, const std::string& factor, const std::v
             if (const std::string why = not_learning(r); !why.empty())
               g.sentence += " Run " + std::to_string(id) + " did not learn (" + why + ").";
           }
+    g.speed = speed_sentence(g.rows);
     ++best_count[hi.value.dump()];
     if (g.beyond_noise) ++beyond_count[hi.value.dump()];
     effect.groups.push_back(std::move(g));

@@ -64,6 +64,7 @@ std::string not_learning(const RunData& run);
 struct EffectRow {
   json value;
   Stat accuracy, loss, seconds;  // over the runs (seconds: wall time per run)
+  Stat epoch_seconds;            // over the runs, each run's mean wall time per epoch
   std::vector<int64_t> run_ids;
   int64_t best_run = -1;         // run id with the best test accuracy at this value
 };
@@ -76,6 +77,9 @@ struct MatchedGroup {
   double noise = 0;      // 2 x standard error of a difference between best and worst (seed or test-set noise)
   bool beyond_noise = false;
   std::string sentence;  // "At learning rate 0.001, epochs 5 (runs 2, 6, 7): batch size 256 ..."
+  // When the time per epoch differs by 25% or more between values: "Time per
+  // epoch: 64 6.9 s, 256 4.3 s; 256 is 1.6x faster than 64." Empty otherwise.
+  std::string speed;
 };
 
 // One factor's effect, ceteris paribus: only matched groups are compared;

@@ -1,4 +1,5 @@
-// The Learning curves and Confusion matrix sections (with their SVG figures).
+// The Learning curves section (with its SVG figures); the confusion matrices
+// are in confusion.cpp.
 #include <algorithm>
 #include <cmath>
 
@@ -81,64 +82,6 @@ void section_curves(SweepReport& r) {
             "comparison in Effect of each hyperparameter).\n\n";
     accuracy_and_loss(r, runs, "factor_" + slug(f), name);
   }
-}
-
-void section_confusion(SweepReport& r) {
-  const RunData* best = nullptr;
-  for (size_t i : r.ranked)
-    if (r.sweep.runs[i].classes > 0) {
-      best = &r.sweep.runs[i];
-      break;
-    }
-  if (!best) return;
-  const int n = best->classes;
-  const auto names = class_names(r.sweep, n);
-  r.md += "## Confusion matrix of the best run\n\n";
-  r.md += r.run_name(*best) + ", test set: rows are the true class, columns the predicted class.\n\n";
-  r.md += "| true \\ predicted |";
-  for (int c = 0; c < n; ++c) r.md += " " + md_cell(names[static_cast<size_t>(c)]) + " |";
-  r.md += "\n|---|";
-  for (int c = 0; c < n; ++c) r.md += "---:|";
-  r.md += "\n";
-  for (int t = 0; t < n; ++t) {
-    r.md += "| **" + md_cell(names[static_cast<size_t>(t)]) + "** |";
-    for (int p = 0; p < n; ++p) r.md += cat(" ", std::to_string(best->confusion[static_cast<size_t>(t * n + p)]), " |");
-    r.md += "\n";
-  }
-  r.md += "\n";
-  Heatmap map{"Confusion matrix, run " + std::to_string(best->id), "predicted", "true", names, best->confusion};
-  r.md += "![Confusion matrix heatmap](" + r.add_figure("confusion.svg", render_heatmap(map)) + ")\n\n";
-
-  const auto pairs = confused_pairs(*best);
-  if (pairs.empty()) {
-    r.md += "No test image is misclassified.\n\n";
-    return;
-  }
-  const auto& top = pairs.front();
-  const std::string a = names[static_cast<size_t>(top.a)], b = names[static_cast<size_t>(top.b)];
-  r.md += a + " and " + b + " are confused most: " + std::to_string(top.total()) + " time" + (top.total() > 1 ? "s" : "") +
-          " (" + a + " as " + b + ": " + std::to_string(top.a_as_b) + ", " + b + " as " + a + ": " +
-          std::to_string(top.b_as_a) + ").";
-  if (pairs.size() > 1) {
-    r.md += " Next:";
-    for (size_t k = 1; k < pairs.size() && k < 4; ++k)
-      r.md += std::string(k > 1 ? "," : "") + " " + names[static_cast<size_t>(pairs[k].a)] + " and " +
-              names[static_cast<size_t>(pairs[k].b)] + " (" + std::to_string(pairs[k].total()) + ")";
-    r.md += ".";
-  }
-  // The class the model gets wrong most often, as a share of its test images.
-  int worst = -1;
-  double worst_recall = 2;
-  for (int t = 0; t < n; ++t) {
-    int64_t row = 0;
-    for (int p = 0; p < n; ++p) row += best->confusion[static_cast<size_t>(t * n + p)];
-    if (row == 0) continue;
-    const double recall = static_cast<double>(best->confusion[static_cast<size_t>(t * n + t)]) / static_cast<double>(row);
-    if (recall < worst_recall) worst_recall = recall, worst = t;
-  }
-  if (worst >= 0)
-    r.md += " Class " + names[static_cast<size_t>(worst)] + " is recognised least often (recall " + fixed(worst_recall, 4) + ").";
-  r.md += "\n\n";
 }
 
 }  // namespace sweep::report

@@ -72,7 +72,8 @@ void section_reference(SweepReport& r) {
       const std::string field = kv.first.as<std::string>();
       label += (label.empty() ? "" : ", ") + field_name(field, {field}) + " " + (kv.second.IsScalar() ? kv.second.Scalar() : "?");
     }
-    if (item["label"] && item["label"].IsScalar()) label = item["label"].Scalar() + " " + label;
+    // The write-up's name for the row, then the runs it matches: "2 conv (variant depth, conv depth 2)".
+    if (item["label"] && item["label"].IsScalar()) label = item["label"].Scalar() + " (" + label + ")";
     // A note (where the write-up contradicts itself, or leaves a choice open) becomes a footnote.
     if (item["note"] && item["note"].IsScalar()) {
       notes.push_back(item["note"].Scalar());
@@ -99,7 +100,9 @@ void section_reference(SweepReport& r) {
   }
   if (!notes.empty()) {
     r.md += "\n";
-    for (size_t i = 0; i < notes.size(); ++i) r.md += "[" + std::to_string(i + 1) + "] " + md_cell(notes[i]) + "\n";
+    // One paragraph per note: consecutive lines would run together in Markdown.
+    for (size_t i = 0; i < notes.size(); ++i)
+      r.md += (i ? "\n" : "") + ("[" + std::to_string(i + 1) + "] ") + md_cell(notes[i]) + "\n";
   }
   r.md += "\n";
 }

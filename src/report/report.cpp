@@ -21,8 +21,9 @@ std::string SweepReport::add_figure(const std::string& name, std::string svg) {
 
 namespace {
 
-SweepReport analyse(const SweepData& sweep, const std::string& files_dir, const std::string& prefix) {
-  SweepReport r{sweep, factors_of(sweep), {}, std::nullopt, ranked_done(sweep), files_dir, prefix, {}, {}};
+SweepReport analyse(const SweepData& sweep, const Settings& settings, const std::string& files_dir,
+                    const std::string& prefix) {
+  SweepReport r{sweep, settings, factors_of(sweep), {}, std::nullopt, ranked_done(sweep), files_dir, prefix, {}, {}};
   r.cells = cells_of(sweep, r.factors);
   r.noise_sd = pooled_sd(r.cells);
   return r;
@@ -30,7 +31,7 @@ SweepReport analyse(const SweepData& sweep, const std::string& files_dir, const 
 
 }  // namespace
 
-Report build_report(sqlite3* db, const std::string& sweep, const std::string& files_dir) {
+Report build_report(sqlite3* db, const std::string& sweep, const std::string& files_dir, const Settings& settings) {
   std::vector<std::string> names;
   if (sweep.empty()) {
     names = sweep_names(db);
@@ -41,7 +42,7 @@ Report build_report(sqlite3* db, const std::string& sweep, const std::string& fi
   Report out;
   for (size_t i = 0; i < names.size(); ++i) {
     const SweepData data = load_sweep(db, names[i]);
-    SweepReport r = analyse(data, files_dir, names.size() > 1 ? slug(data.name) + "_" : "");
+    SweepReport r = analyse(data, settings, files_dir, names.size() > 1 ? slug(data.name) + "_" : "");
     if (i > 0) r.md += "---\n\n";
     r.md += "# " + data.name + "\n\n";
     section_setup(r);
@@ -63,9 +64,10 @@ std::string files_dir_for(const std::string& output_path) {
   return std::filesystem::path(output_path).stem().string() + "_files";
 }
 
-std::vector<std::string> write_report(sqlite3* db, const std::string& sweep, const std::string& output_path) {
+std::vector<std::string> write_report(sqlite3* db, const std::string& sweep, const std::string& output_path,
+                                      const Settings& settings) {
   namespace fs = std::filesystem;
-  const Report report = build_report(db, sweep, files_dir_for(output_path));
+  const Report report = build_report(db, sweep, files_dir_for(output_path), settings);
   const fs::path base = fs::path(output_path).parent_path();
   const fs::path figures = base / files_dir_for(output_path);
   std::error_code ec;

@@ -141,7 +141,8 @@ void section_effects(SweepReport& r) {
     }
     r.md += "### " + name + " (`" + f + "`)\n\n";
     for (const auto& g : e.groups) {
-      r.md += "| " + md_cell(name) + " | Runs | Test accuracy | Test loss | Time per run |\n|---|---|---:|---:|---:|\n";
+      r.md += "| " + md_cell(name) + " | Runs | Test accuracy | Test loss | Time per epoch | Time per run |\n"
+              "|---|---|---:|---:|---:|---:|\n";
       for (const auto& row : g.rows) {
         auto cell = [&](const Stat& st) {
           if (st.n == 0) return std::string("-");
@@ -150,9 +151,10 @@ void section_effects(SweepReport& r) {
         std::string ids;
         for (int64_t id : row.run_ids) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
         r.md += "| " + md_cell(value_text(row.value)) + " | " + ids + " | " + cell(row.accuracy) + " | " +
-                cell(row.loss) + " | " + (row.seconds.n ? duration(row.seconds.mean) : "-") + " |\n";
+                cell(row.loss) + " | " + (row.epoch_seconds.n ? duration(row.epoch_seconds.mean) : "-") + " | " +
+                (row.seconds.n ? duration(row.seconds.mean) : "-") + " |\n";
       }
-      r.md += "\n" + g.sentence + "\n\n";
+      r.md += "\n" + g.sentence + (g.speed.empty() ? "" : " " + g.speed) + "\n\n";
     }
     if (!e.summary.empty()) r.md += e.summary + "\n\n";
   }
@@ -163,21 +165,44 @@ void section_effects(SweepReport& r) {
 }
 
 void section_progress(SweepReport& r) {
-  std::string lines;
-  for (const auto& run : r.sweep.runs) {
-    if (run.epochs.empty()) continue;
-    const EpochRow& a = run.epochs.front();
-    const EpochRow& b = run.epochs.back();
-    lines += "- " + r.run_name(run) + " goes from " + fixed(a.accuracy, 4) + " to " + fixed(b.accuracy, 4) +
-             " training accuracy over " + std::to_string(run.epochs.size()) + " epoch" + (run.epochs.size() > 1 ? "s" : "");
-    if (a.val_accuracy && b.val_accuracy)
-      lines += " (validation " + fixed(*a.val_accuracy, 4) + " -> " + fixed(*b.val_accuracy, 4) + ")";
-    lines += "; training loss " + fixed(a.loss, 4) + " -> " + fixed(b.loss, 4);
-    if (run.early_stopped) lines += "; early stopping ended it";
-    lines += ".\n";
+  std::vector<const RunData*> runs;
+  for (const auto& run : r.sweep.runs)
+    if (!run.epochs.empty()) runs.push_back(&run);
+  if (runs.empty()) return;
+  r.md += "## Training progress\n\n";
+  auto arrow = [](double a, double b) { return fixed(a, 4) + " -> " + fixed(b, 4); };
+  // Past a handful of runs, sentences become a wall of text: a table reads faster.
+  if (runs.size() > 4) {
+    bool validation = false;
+    for (const RunData* run : runs) validation = validation || run->epochs.front().val_accuracy.has_value();
+    r.md += "First to last epoch of every run that trained.\n\n";
+    r.md += std::string("| Run | Epochs | Training accuracy |") + (validation ? " Validation accuracy |" : "") +
+            " Training loss | Early stopped |\n|---|---:|---:|" + (validation ? "---:|" : "") + "---:|---|\n";
+    for (const RunData* run : runs) {
+      const EpochRow& a = run->epochs.front();
+      const EpochRow& b = run->epochs.back();
+      r.md += "| " + md_cell(r.run_name(*run)) + " | " + std::to_string(run->epochs.size()) + " | " +
+              arrow(a.accuracy, b.accuracy) + " | ";
+      if (validation)
+        r.md += (a.val_accuracy && b.val_accuracy ? arrow(*a.val_accuracy, *b.val_accuracy) : std::string("-")) + " | ";
+      r.md += arrow(a.loss, b.loss) + " | " + (run->early_stopped ? "yes" : "no") + " |\n";
+    }
+    r.md += "\n";
+    return;
   }
-  if (lines.empty()) return;
-  r.md += "## Training progress\n\n" + lines + "\n";
+  for (const RunData* run : runs) {
+    const EpochRow& a = run->epochs.front();
+    const EpochRow& b = run->epochs.back();
+    r.md += "- " + r.run_name(*run) + " goes from " + fixed(a.accuracy, 4) + " to " + fixed(b.accuracy, 4) +
+            " training accuracy over " + std::to_string(run->epochs.size()) + " epoch" +
+            (run->epochs.size() > 1 ? "s" : "");
+    if (a.val_accuracy && b.val_accuracy)
+      r.md += " (validation " + arrow(*a.val_accuracy, *b.val_accuracy) + ")";
+    r.md += "; training loss " + arrow(a.loss, b.loss);
+    if (run->early_stopped) r.md += "; early stopping ended it";
+    r.md += ".\n";
+  }
+  r.md += "\n";
 }
 
 }  // namespace sweep::report

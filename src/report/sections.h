@@ -12,6 +12,7 @@ namespace sweep::report {
 
 struct SweepReport {
   const SweepData& sweep;
+  const Settings& settings;
   std::vector<std::string> factors;
   std::vector<Cell> cells;
   std::optional<double> noise_sd;  // pooled seed-to-seed sd, when there are repeats
