@@ -47,7 +47,8 @@ void rmsprop_update(float* w, const float* g, float* accum, float* mom, int64_t 
   for (int64_t i = 0; i < count; ++i) {
     const float a = rho * accum[i] + (1.0f - rho) * g[i] * g[i];
     accum[i] = a;
-    const float step = lr * g[i] / (std::sqrt(a) + epsilon);
+    // Keras 2.11+ and 3: epsilon inside the square root (PyTorch adds it outside).
+    const float step = lr * g[i] / std::sqrt(a + epsilon);
     if (momentum > 0.0f) {
       mom[i] = momentum * mom[i] + step;
       w[i] -= mom[i];

@@ -80,7 +80,7 @@ cudaError_t sgd_update(float* w, const float* g, float* velocity, int64_t count,
 // lr_t = lr sqrt(1-b2^t) / (1-b1^t) computed by the caller.
 cudaError_t adam_update(float* w, const float* g, float* m, float* v, int64_t count, float lr_t, float beta1,
                         float beta2, float epsilon, cudaStream_t stream);
-// RMSprop: a = rho a + (1-rho) g^2; step = lr g / (sqrt(a) + eps);
+// RMSprop (Keras 2.11+/3): a = rho a + (1-rho) g^2; step = lr g / sqrt(a + eps);
 // momentum 0: w -= step; else mom = momentum mom + step, w -= mom (mom may be
 // null when momentum is 0).
 cudaError_t rmsprop_update(float* w, const float* g, float* avg, float* mom, int64_t count, float lr, float rho,

@@ -42,7 +42,8 @@ __global__ void rmsprop_kernel(float* w, const float* g, float* avg, float* mom,
     const float grad = g[k];
     const float a = rho * avg[k] + (1.0f - rho) * grad * grad;
     avg[k] = a;
-    const float step = lr * grad / (sqrtf(a) + epsilon);
+    // Keras 2.11+ and 3: epsilon inside the square root (PyTorch adds it outside).
+    const float step = lr * grad / sqrtf(a + epsilon);
     if (mom == nullptr) {
       w[k] -= step;
     } else {

@@ -104,7 +104,8 @@ void optimizer_update(const OptimizerSpec& opt, int64_t step, T* w, const T* g, 
       const T rho = T(opt.rho);
       for (int64_t i = 0; i < n; ++i) {
         slot1[i] = rho * slot1[i] + (T(1) - rho) * g[i] * g[i];
-        const T increment = lr * g[i] / (std::sqrt(slot1[i]) + eps);
+        // Keras 2.11+ and 3: epsilon inside the square root (PyTorch adds it outside).
+        const T increment = lr * g[i] / std::sqrt(slot1[i] + eps);
         if (opt.momentum > 0) {
           slot2[i] = momentum * slot2[i] + increment;
           w[i] -= slot2[i];
