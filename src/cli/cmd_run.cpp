@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "grid/grid.h"
 #include "schedule/scheduler.h"
+#include "slurm/queue.h"
 #include "store/owner.h"
 #include "store/store.h"
 #include "train/backend.h"
@@ -30,7 +31,11 @@ int run_run(RunOptions options) {
   // Everything that can be wrong with the input is found before the database
   // is touched: a bad grid or backend leaves no file behind.
   const ExpandedGrid grid = load_grid(options.grid);
-  if (options.schedule.backend != "auto") get_backend(options.schedule.backend);  // InputError when not built in
+  // The backend must be able to run here (built in, a device where it needs
+  // one), and Slurm must be reachable, before a database exists: exit 2 must
+  // mean "nothing written".
+  check_schedule_options(options.schedule);
+  if (options.executor == "slurm") slurm::require_sbatch();
   const std::vector<PlannedRun> runs = plan_grid(grid);
 
   auto store = Store::open(options.db);

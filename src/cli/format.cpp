@@ -107,7 +107,9 @@ std::string query_json(const Store::QueryResult& result) {
     }
     rows.push_back(std::move(object));
   }
-  return rows.dump(2) + "\n";
+  // replace: a text column another SQLite client filled with bytes that are
+  // not UTF-8 is shown with U+FFFD, never a JSON library exception.
+  return rows.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string human_seconds(double seconds) {
@@ -157,7 +159,7 @@ std::vector<std::string> varied_titles(const std::vector<std::string>& paths) {
 std::string value_text(const json& value) {
   if (value.is_null()) return "";
   if (value.is_string()) return value.get<std::string>();
-  return value.dump();
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace sweep::cli

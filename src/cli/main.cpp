@@ -1,10 +1,13 @@
 // Entry point of the `sweep` command: builds the subcommands listed in
 // commands.def, parses the command line, runs the chosen one and turns errors
 // into the documented exit codes.
+#include <csignal>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "common/error.h"
@@ -25,6 +28,11 @@ int fail(const std::string& message, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `sweep run grid.yaml | head -2`: a reader that goes away must not kill
+  // training. With SIGPIPE ignored, a write to the closed pipe fails instead,
+  // std::cout goes bad and drops further output, and every run still lands in
+  // the database.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app("sweep " SWEEP_VERSION
                ": run hyperparameter sweeps of CNNs (MNIST-like data) from a YAML grid into a SQLite results "
                "database.\nTypical use: sweep plan grid.yaml; sweep run grid.yaml; sweep query results.db \"SQL\".",
@@ -56,6 +64,12 @@ int main(int argc, char** argv) {
       if (command.app->parsed()) return command.run();
   } catch (const sweep::InputError& e) {
     return fail(e.what(), sweep::kExitBadInput);
+  } catch (const nlohmann::json::exception&) {
+    // Our input checks should have caught what leads here; never show the
+    // library's own text ("[json.exception.type_error.316] ...").
+    return fail("internal error: a value could not be converted to or from JSON (is some text not valid UTF-8?); "
+                "please report this with the command that caused it",
+                sweep::kExitRunsFailed);
   } catch (const std::exception& e) {
     return fail(e.what(), sweep::kExitRunsFailed);
   }

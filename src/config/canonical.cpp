@@ -36,17 +36,28 @@ void check_range(const Field& f, double v, const std::string& path) {
   }
 }
 
-int64_t as_integer(const json& v, const std::string& path) {
-  if (v.is_number_integer()) return v.get<int64_t>();
+// A whole number no larger than `max` (the type it ends up in): 2^32 + 1 as a
+// batch size must be an error, never a silent truncation to 1.
+int64_t as_integer(const json& v, const std::string& path, int64_t max = schema::kIntMax) {
+  auto too_large = [&] { fail(path, "must be at most " + std::to_string(max) + ", got " + shown(v)); };
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(max)) too_large();
+  if (v.is_number_integer()) {
+    const int64_t n = v.get<int64_t>();
+    if (n > max) too_large();
+    return n;
+  }
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9e15) return static_cast<int64_t>(d);
+    if (std::isfinite(d) && d == std::floor(d)) {
+      if (d > static_cast<double>(max)) too_large();
+      if (d >= -static_cast<double>(schema::kWideIntMax)) return static_cast<int64_t>(d);
+    }
   }
   fail(path, "expected an integer, got '" + shown(v) + "'");
 }
 
 json canon_integer(const Field& f, const json& v, const std::string& path) {
-  const int64_t n = as_integer(v, path);
+  const int64_t n = as_integer(v, path, schema::integer_max(f));
   check_range(f, static_cast<double>(n), path);
   return n;
 }

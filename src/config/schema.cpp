@@ -241,6 +241,12 @@ std::vector<std::string> all_paths() {
   return out;
 }
 
+int64_t integer_max(const Field& f) {
+  if (f.max) return static_cast<int64_t>(*f.max);
+  const bool wide = f.name == "seed" || (f.section == "dataset" && f.name.ends_with("_limit"));
+  return wide ? kWideIntMax : kIntMax;
+}
+
 std::string range_text(const Field& f) {
   if (f.min && f.max)
     return std::string("in ") + (f.min_exclusive ? "(" : "[") + number_text(*f.min) + ", " + number_text(*f.max) +

@@ -3,6 +3,7 @@
 // validation and canonical JSON (src/config), for unknown-key suggestions and
 // for axis detection in grids (src/grid, src/expand), and for docs/grid.md.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,6 +68,14 @@ const Field* field_at(std::string_view dotted_path);
 // Every addressable dotted path (layer params as "model.layers.<i>.<key>"), for
 // suggestions when a path is unknown.
 std::vector<std::string> all_paths();
+
+// The largest value an integer field (or an integer inside a size or list
+// field) may take: what the C++ type it ends up in holds. Most are `int`
+// (2^31 - 1); dataset limits and seeds are 64-bit but kept to 2^53 - 1, so
+// they stay exact wherever the value travels as a double (JSON, SQLite, YAML).
+int64_t integer_max(const Field& f);
+inline constexpr int64_t kIntMax = 2147483647;
+inline constexpr int64_t kWideIntMax = 9007199254740991;
 
 // Describe a field's allowed range, e.g. "> 0", "in [0, 1)", ">= 1"; "" if none.
 std::string range_text(const Field& f);

@@ -128,9 +128,8 @@ std::shared_ptr<const Dataset> load_uncached(const DatasetSpec& spec, const std:
     apply_hog(ds->test, spec.hog_pixels_per_cell, spec.hog_orientations);
   }
   ds->train.classes = ds->test.classes = std::max(ds->train.classes, ds->test.classes);
-  // Keras: split_at = int(n * (1 - validation_split)); the tail validates.
   const int64_t n = ds->train.count;
-  ds->fit_count = static_cast<int64_t>(double(n) * (1.0 - spec.validation_split));
+  ds->fit_count = fit_count_of(n, spec.validation_split);
   ds->val_count = n - ds->fit_count;
   ds->id = next_dataset_id.fetch_add(1);
   return ds;

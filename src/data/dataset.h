@@ -42,6 +42,23 @@ struct Dataset {
 // bundled data/ folder of the source tree (SWEEP_SOURCE_DIR/data).
 std::string data_dir(const DatasetSpec& spec);
 
+// The images a spec selects, from the IDX headers (cheap: a few bytes of each
+// gzip file, cached per folder), after the limits: train (all of it), fit and
+// validation (Keras' validation_split of train), test. InputError when a file
+// is missing or not IDX.
+struct DatasetCounts {
+  int64_t train = 0, test = 0, fit = 0, validation = 0;
+};
+DatasetCounts dataset_counts(const DatasetSpec& spec);
+// Keras: the first int(n * (1 - validation_split)) training images are fitted.
+int64_t fit_count_of(int64_t train_images, double validation_split);
+
+// What a run needs of its data, checked from the headers alone: images left
+// to fit after the validation split, a batch no larger than them, test images,
+// and validation images when early stopping monitors a val_ metric. InputError
+// whose field() is the offending setting (e.g. "train.batch_size").
+void check_fits_data(const RunConfig& config);
+
 // Load (or fetch from the process-wide cache) the dataset a spec describes.
 // Thread-safe; concurrent callers for the same key share one load. Errors are
 // InputError naming the file and what is wrong (missing, truncated, bad magic,

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "config/schema.h"
+#include "data/dataset.h"
 #include "expand/axes.h"
 #include "expand/search.h"
 
@@ -49,6 +50,7 @@ struct Expander {
   std::vector<std::vector<Axis>> axes; // per variant
   std::vector<Cell> cells;
   size_t cell_count_hint = 0;
+  size_t excluded_cells = 0;  // removed by `exclude`
 
   size_t variant_count() const { return g.variants.empty() ? 1 : g.variants.size(); }
   int variant_id(size_t i) const { return g.variants.empty() ? -1 : static_cast<int>(i); }
@@ -186,6 +188,7 @@ struct Expander {
             c.set(axis.path, axis.values[index[d]], locate(axis.path + "." + std::to_string(index[d]), v));
           }
         if (!excluded(c, apply(c))) cells.push_back(std::move(c));
+        else ++excluded_cells;
         for (size_t d = dims.size(); d-- > 0;) {  // the last dimension moves fastest
           if (++index[d] < axes[i][dims[d][0]].values.size()) break;
           index[d] = 0;
@@ -265,11 +268,24 @@ struct Expander {
 }  // namespace
 
 ExpandedGrid expand_grid(const GridSpec& g) {
-  Expander x{g, {}, {}, {}, 0};
+  Expander x{g, {}, {}, {}, 0, 0};
   x.prepare_variants();
   x.product_cells();
   x.include_cells();
   x.search_cells();
+
+  if (x.cells.empty()) {
+    // Zero runs is never what a grid means: say which rule emptied it.
+    if (!g.exclude.empty())
+      throw InputError("exclude removes every cell of the grid (all " + std::to_string(x.excluded_cells) +
+                           "): nothing is left to run",
+                       g.tree.nearest("exclude"), "exclude");
+    throw InputError("the grid has no runs", g.tree.nearest(""));
+  }
+  if (x.cells.size() * static_cast<size_t>(g.repeats) > kMaxRuns)
+    throw InputError("the grid expands to more than " + std::to_string(kMaxRuns) + " runs (" +
+                         std::to_string(x.cells.size()) + " cells x " + std::to_string(g.repeats) + " repeats)",
+                     g.tree.nearest("repeats"), "repeats");
 
   ExpandedGrid out;
   out.name = g.name;
@@ -290,6 +306,7 @@ ExpandedGrid expand_grid(const GridSpec& g) {
       ExpandedRun er;
       try {
         er.config = parse_run_config(run);
+        check_fits_data(er.config);  // from the IDX headers: what would fail at run time fails here
       } catch (const InputError& e) {
         x.rethrow_for_cell(e, c);
       }

@@ -48,10 +48,14 @@ struct Reader {
     if (!v.is_array()) fail(path, "expected a list, got '" + shown(v) + "'");
     return v;
   }
-  int64_t integer(const json& v, const std::string& path, int64_t min) {
+  // A whole number in [min, max] (max: what the C++ type it goes into holds).
+  int64_t integer(const json& v, const std::string& path, int64_t min, int64_t max) {
     if (!v.is_number_integer()) fail(path, "expected an integer, got '" + shown(v) + "'");
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(max))
+      fail(path, "must be at most " + std::to_string(max) + ", got " + v.dump());
     const int64_t n = v.get<int64_t>();
     if (n < min) fail(path, "must be >= " + std::to_string(min) + ", got " + std::to_string(n));
+    if (n > max) fail(path, "must be at most " + std::to_string(max) + ", got " + std::to_string(n));
     return n;
   }
   std::string string(const json& v, const std::string& path) {
@@ -129,7 +133,10 @@ struct Reader {
       if (!names.insert(name).second) fail(path + ".name", "duplicate variant name '" + name + "'");
       json override_config = json::object();
       for (const char* section : {"dataset", "model", "train"})
-        if (v[i].contains(section) && !v[i][section].is_null()) override_config[section] = mapping(v[i][section], path + "." + section);
+        if (v[i].contains(section) && !v[i][section].is_null()) {
+          override_config[section] = mapping(v[i][section], path + "." + section);
+          reject_empty_values(v[i][section], section, path + "." + section);
+        }
       g.variants.push_back(GridVariant{name, std::move(override_config), path});
     }
   }
@@ -137,8 +144,10 @@ struct Reader {
   void read_search(const json& s) {
     check_keys(mapping(s, "search"), "search", {"samples", "seed", "space"});
     if (!s.contains("samples")) fail("search", "search needs 'samples' (how many random configurations)");
-    g.search_samples = static_cast<int>(integer(s["samples"], "search.samples", 1));
-    if (s.contains("seed")) g.search_seed = static_cast<uint64_t>(integer(s["seed"], "search.seed", 0));
+    // At most the runs a grid may have at all (kMaxRuns): drawing more would only
+    // fill memory before the expansion refuses them.
+    g.search_samples = static_cast<int>(integer(s["samples"], "search.samples", 1, static_cast<int64_t>(kMaxRuns)));
+    if (s.contains("seed")) g.search_seed = static_cast<uint64_t>(integer(s["seed"], "search.seed", 0, schema::kWideIntMax));
     if (!s.contains("space") || mapping(s["space"], "search.space").empty()) fail("search", "search needs a non-empty 'space'");
     for (const auto& [path, dist] : s["space"].items()) {
       const std::string p = "search.space." + path;
@@ -185,6 +194,42 @@ struct Reader {
     }
   }
 
+  // An explicit empty value (`epochs:` or `epochs: ~`) is an error, never the
+  // default in disguise: a value the user meant to write is missing. Only
+  // sections (`train:`, `hog:`) may be empty; they mean "all defaults".
+  // `config_path` is the run-config path ("train.epochs"), `tree_path` where
+  // it is written ("variants.1.train.epochs").
+  void reject_empty_values(const json& v, const std::string& config_path, const std::string& tree_path) {
+    if (v.is_object()) {
+      for (const auto& [key, child] : v.items())
+        reject_empty_values(child, join_path(config_path, key), join_path(tree_path, key));
+      return;
+    }
+    if (v.is_array()) {
+      for (size_t i = 0; i < v.size(); ++i)
+        reject_empty_values(v[i], join_path(config_path, std::to_string(i)), join_path(tree_path, std::to_string(i)));
+      return;
+    }
+    if (!v.is_null()) return;
+    const schema::Field* f = schema::field_at(config_path);
+    if (f && f->type == schema::Type::object) return;
+    if (!f) {  // an element of an axis list, or of a list-valued field
+      const size_t dot = config_path.rfind('.');
+      const std::string parent = dot == std::string::npos ? "" : config_path.substr(0, dot);
+      if (!schema::field_at(parent)) return;  // not a field at all: the schema check names it
+      fail(tree_path, "an empty value in '" + parent + "': write a value or remove the item");
+    }
+    std::string message = "'" + std::string(f->name) + "' has no value: write one, or leave the key out";
+    if (!f->default_value.is_null()) message += " to get the default (" + shown(f->default_value) + ")";
+    else if (f->derived) message += " to derive it from the other fields";
+    else message += " (it is required)";
+    // At the key: an empty value has no place of its own (yaml-cpp marks the
+    // token after it, often the next line).
+    const auto key = g.tree.key_at.find(tree_path);
+    if (key != g.tree.key_at.end()) throw InputError(message, key->second, tree_path);
+    fail(tree_path, message);
+  }
+
   void read() {
     json& root = g.tree.root;
     if (root.is_null()) fail("", "the grid is empty: expected a mapping with dataset, model and train");
@@ -198,8 +243,11 @@ struct Reader {
       for (size_t i = 0; i < root["variants"].size(); ++i) normalize_model(root["variants"][i], "variants." + std::to_string(i));
     g.base = json::object();
     for (const char* section : {"dataset", "model", "train"})
-      if (root.contains(section) && !root[section].is_null()) g.base[section] = mapping(root[section], section);
-    if (root.contains("repeats")) g.repeats = static_cast<int>(integer(root["repeats"], "repeats", 1));
+      if (root.contains(section) && !root[section].is_null()) {
+        g.base[section] = mapping(root[section], section);
+        reject_empty_values(root[section], section, section);
+      }
+    if (root.contains("repeats")) g.repeats = static_cast<int>(integer(root["repeats"], "repeats", 1, static_cast<int64_t>(kMaxRuns)));
     if (root.contains("zip"))
       for (size_t i = 0; i < list(root["zip"], "zip").size(); ++i)
         g.zip.push_back(path_list(root["zip"][i], "zip." + std::to_string(i), "zip"));

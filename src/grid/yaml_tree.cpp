@@ -1,6 +1,8 @@
 #include "grid/yaml_tree.h"
 
 #include <charconv>
+#include <cstdio>
+#include <optional>
 #include <cstdlib>
 #include <set>
 #include <vector>
@@ -44,6 +46,35 @@ void YamlTree::move_locations(const std::string& from, const std::string& to) {
 }
 
 namespace {
+
+// The offset of the first byte that is not part of a well-formed UTF-8
+// sequence (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF).
+std::optional<size_t> first_invalid_utf8(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+    if (c < 0x80) len = 1;
+    else if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) len = 3, lo = 0xA0;
+    else if (c >= 0xE1 && c <= 0xEC) len = 3;
+    else if (c == 0xED) len = 3, hi = 0x9F;
+    else if (c >= 0xEE && c <= 0xEF) len = 3;
+    else if (c == 0xF0) len = 4, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    else if (c == 0xF4) len = 4, hi = 0x8F;
+    else return i;
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      const unsigned char b = p[i + k];
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
 
 SourceLocation location(const std::string& file, const YAML::Mark& mark) {
   if (mark.line < 0) return SourceLocation{file, 0, 0};
@@ -126,6 +157,21 @@ struct Converter {
 }  // namespace
 
 YamlTree read_yaml(const std::string& text, const std::string& file) {
+  // Names and values end up in JSON, SQLite and terminals: bytes that are not
+  // UTF-8 are refused here, at their place in the file, before anything
+  // downstream can choke on them with a message of its own.
+  if (const auto bad = first_invalid_utf8(text)) {
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < *bad; ++i) {
+      if (text[i] == '\n') ++line, column = 1;
+      else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++column;  // count characters, not bytes
+    }
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[*bad]));
+    throw InputError(std::string("the grid file is not valid UTF-8: byte ") + byte +
+                         " is not part of a valid UTF-8 character (save the file as UTF-8)",
+                     SourceLocation{file, static_cast<int>(line), static_cast<int>(column)});
+  }
   YamlTree tree;
   tree.file = file;
   YAML::Node doc;

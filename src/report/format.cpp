@@ -44,7 +44,7 @@ std::string value_text(const json& value) {
   if (value.is_number_unsigned()) return std::to_string(value.get<uint64_t>());
   if (value.is_number_float()) return shortest(value.get<double>());
   if (value.is_null()) return "-";
-  return value.dump();
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string duration(double seconds) {

@@ -1,7 +1,5 @@
 #include "schedule/cost_model.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -20,20 +18,6 @@
 
 namespace sweep {
 namespace {
-
-// The item count of an IDX file: 4 bytes of magic, then big-endian dims.
-int64_t idx_item_count(const std::string& path) {
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (!file) throw InputError("cannot open dataset file " + path, {path}, "dataset");
-  unsigned char header[8] = {};
-  const int got = gzread(file, header, sizeof header);
-  gzclose(file);
-  if (got != static_cast<int>(sizeof header) || header[0] != 0 || header[1] != 0)
-    throw InputError("not an IDX file (bad header): " + path, {path}, "dataset");
-  return (int64_t(header[4]) << 24) | (int64_t(header[5]) << 16) | (int64_t(header[6]) << 8) | int64_t(header[7]);
-}
-
-int64_t apply_limit(int64_t count, int64_t limit) { return limit > 0 ? std::min(count, limit) : count; }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -141,34 +125,12 @@ Calibration measure(const std::string& backend_name, int threads, int device) {
 
 }  // namespace
 
-DatasetCounts dataset_counts(const DatasetSpec& spec) {
-  static std::mutex mutex;
-  static std::map<std::string, DatasetCounts> cache;
-  const std::string folder = data_dir(spec) + "/" + spec.name;
-  DatasetCounts counts;
-  {
-    std::lock_guard lock(mutex);
-    auto found = cache.find(folder);
-    if (found != cache.end()) counts = found->second;
-  }
-  if (counts.train == 0 && counts.test == 0) {
-    counts.train = idx_item_count(folder + "/train-labels-idx1-ubyte.gz");
-    counts.test = idx_item_count(folder + "/t10k-labels-idx1-ubyte.gz");
-    std::lock_guard lock(mutex);
-    cache[folder] = counts;
-  }
-  counts.train = apply_limit(counts.train, spec.train_limit);
-  counts.test = apply_limit(counts.test, spec.test_limit);
-  return counts;
-}
-
 RunWork run_work(const RunConfig& config) {
   const DatasetCounts counts = dataset_counts(config.dataset);
   const ModelInfo info = infer(config.model);
   RunWork work;
-  // Keras' validation_split: the last fraction of the training set.
-  work.fit_images = static_cast<int64_t>(double(counts.train) * (1.0 - config.dataset.validation_split));
-  work.val_images = counts.train - work.fit_images;
+  work.fit_images = counts.fit;
+  work.val_images = counts.validation;
   work.test_images = counts.test;
   const int64_t batch = std::max(1, config.train.batch_size);
   const int64_t epochs = std::max(1, config.train.epochs);

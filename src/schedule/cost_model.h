@@ -16,6 +16,7 @@
 #include <string>
 
 #include "config/run_config.h"
+#include "data/dataset.h"
 
 namespace sweep {
 
@@ -48,12 +49,6 @@ const Calibration& calibration(const std::string& backend, int threads = 1, int 
 // latencies overlap).
 double estimate_seconds(const RunWork& work, const Calibration& calibration, double work_share = 1.0);
 
-// The number of training and test images a dataset spec selects, read from
-// the IDX headers (cheap: a few bytes of each gzip file). InputError when a
-// file is missing or not IDX.
-struct DatasetCounts {
-  int64_t train = 0, test = 0;
-};
-DatasetCounts dataset_counts(const DatasetSpec& spec);
+// dataset_counts() (the images a spec selects) is in data/dataset.h.
 
 }  // namespace sweep

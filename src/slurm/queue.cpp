@@ -27,6 +27,8 @@ std::string trimmed(std::string text) {
 
 }  // namespace
 
+void require_sbatch() { (void)program("sbatch"); }
+
 std::string sbatch(const std::string& script_path) {
   const CommandResult result = run_command({program("sbatch"), "--parsable", script_path});
   if (result.exit_code != 0) {

@@ -11,6 +11,9 @@ namespace sweep::slurm {
 // own message is an InputError (exit 2) when it refuses the script (a bad
 // partition, time or option), since those are the user's to fix.
 std::string sbatch(const std::string& script_path);
+// InputError unless sbatch is installed here (checked before a database is
+// written, so `--executor slurm` off a Slurm node leaves nothing behind).
+void require_sbatch();
 
 // How an array's tasks stand. squeue knows the tasks still queued; sacct (when
 // the cluster keeps accounting) also knows the finished ones.
