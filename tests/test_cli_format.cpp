@@ -1,11 +1,20 @@
-// The CLI's output formats: aligned tables, RFC 4180 CSV, JSON with numbers as numbers.
+// The CLI's output formats: aligned tables, RFC 4180 CSV, JSON with numbers as
+// numbers; streamed row by row (sweep query of 10^6 rows in bounded memory)
+// with the bytes the whole-result formatting gave.
 #include <doctest/doctest.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/format.h"
 #include "common/number_text.h"
+#include "tests/support/cli.h"
+#include "tests/support/temp_dir.h"
 
 using namespace sweep;
 using namespace sweep::cli;
@@ -18,6 +27,35 @@ Store::QueryResult sample() {
   r.rows = {{"plain", "0.001", "12", std::nullopt}, {"with, comma", "1e-05", "-3", "say \"hi\"\nbye"}};
   r.types = {{SQLITE_TEXT, SQLITE_FLOAT, SQLITE_INTEGER, SQLITE_NULL}, {SQLITE_TEXT, SQLITE_FLOAT, SQLITE_INTEGER, SQLITE_TEXT}};
   return r;
+}
+
+// What query_json printed before it streamed: the whole result as one
+// ordered_json array, dumped once. The streamed writer must give these bytes.
+std::string json_as_one_document(const Store::QueryResult& result) {
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (size_t r = 0; r < result.rows.size(); ++r) {
+    nlohmann::ordered_json object = nlohmann::ordered_json::object();
+    for (size_t c = 0; c < result.columns.size(); ++c) {
+      const auto& value = result.rows[r][c];
+      auto& slot = object[result.columns[c]];
+      if (!value) slot = nullptr;
+      else if (result.types[r][c] == SQLITE_INTEGER) slot = std::stoll(*value);
+      else if (result.types[r][c] == SQLITE_FLOAT) slot = std::strtod(value->c_str(), nullptr);
+      else slot = *value;
+    }
+    rows.push_back(std::move(object));
+  }
+  return rows.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// Feeds a result to a streaming writer, as sweep query does.
+std::string streamed(QueryFormat format, const Store::QueryResult& result, size_t layout_rows) {
+  std::ostringstream out;
+  auto writer = query_writer(format, out, layout_rows);
+  writer->columns(result.columns);
+  for (size_t r = 0; r < result.rows.size(); ++r) writer->row(result.rows[r], result.types[r]);
+  writer->finish();
+  return out.str();
 }
 
 }  // namespace
@@ -55,6 +93,105 @@ TEST_CASE("tables align columns and right-align numeric ones") {
         "relu        0.98\n"
         "tanh         0.9\n"
         "(2 rows)\n");
+}
+
+TEST_CASE("streamed json is byte for byte the one-document dump, odd cases included") {
+  Store::QueryResult odd;
+  odd.columns = {"a", "b", "a", "text", "big", "whole"};  // "a" twice: one key, its last value, its first place
+  odd.rows = {{"1", "2.5", "3", "caf\xc3\xa9 \"q\" \\ \t\x01", "1e+300", "64"},
+              {std::nullopt, "-0", "-9223372036854775808", "bad \xff byte", "inf", "1"},
+              {"7", "1e-05", std::nullopt, "", "-1.5e-300", "0"}};
+  odd.types = {{SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_INTEGER, SQLITE_TEXT, SQLITE_FLOAT, SQLITE_FLOAT},
+               {SQLITE_NULL, SQLITE_FLOAT, SQLITE_INTEGER, SQLITE_TEXT, SQLITE_FLOAT, SQLITE_INTEGER},
+               {SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_NULL, SQLITE_TEXT, SQLITE_FLOAT, SQLITE_INTEGER}};
+  for (const Store::QueryResult& r : {sample(), odd, Store::QueryResult{}}) {
+    CHECK(query_json(r) == json_as_one_document(r));
+    CHECK(streamed(QueryFormat::json, r, 1) == json_as_one_document(r));
+  }
+  CHECK(query_json(Store::QueryResult{}) == "[]\n");
+  const auto parsed = nlohmann::json::parse(query_json(odd));
+  CHECK(parsed[0].size() == 5);
+  CHECK(parsed[0]["a"] == 3);
+  CHECK(parsed[1]["big"].is_null());  // inf is not JSON
+  CHECK(parsed[0]["whole"].get<double>() == 64.0);
+  // A row without columns (a statement that returns nothing) is an empty object.
+  Store::QueryResult no_columns;
+  no_columns.rows = {{}};
+  no_columns.types = {{}};
+  CHECK(query_json(no_columns) == json_as_one_document(no_columns));
+}
+
+TEST_CASE("a streamed table lays itself out from its first rows and writes the rest as they come") {
+  Store::QueryResult r;
+  r.columns = {"name", "n"};
+  r.rows = {{"ab", "1"}, {"c", "22"}, {"longer name", "333"}, {std::nullopt, "x"}};
+  r.types = {{SQLITE_TEXT, SQLITE_INTEGER}, {SQLITE_TEXT, SQLITE_INTEGER}, {SQLITE_TEXT, SQLITE_INTEGER},
+             {SQLITE_NULL, SQLITE_TEXT}};
+  // Up to the layout rows, the whole-result table: widths and alignment from every row.
+  CHECK(streamed(QueryFormat::table, r, 4) == query_table(r));
+  CHECK(streamed(QueryFormat::table, r, 1000) == query_table(r));
+  CHECK(query_table(r) ==
+        "name         n\n"
+        "-----------  ---\n"
+        "ab           1\n"
+        "c            22\n"
+        "longer name  333\n"
+        "NULL         x\n"
+        "(4 rows)\n");
+  // Past them, the first two fix the layout (n numeric, so right-aligned); the
+  // later, wider cells are written whole and the text in n stays right-aligned.
+  CHECK(streamed(QueryFormat::table, r, 2) ==
+        "name   n\n"
+        "----  --\n"
+        "ab     1\n"
+        "c     22\n"
+        "longer name  333\n"
+        "NULL   x\n"
+        "(4 rows)\n");
+  // No rows: the header alone, every column left-aligned.
+  Store::QueryResult empty;
+  empty.columns = {"a", "bb"};
+  CHECK(streamed(QueryFormat::table, empty, 1) == "a  bb\n-  --\n(0 rows)\n");
+  CHECK(streamed(QueryFormat::csv, sample(), 1) == query_csv(sample()));
+}
+
+TEST_CASE("sweep query streams 300,000 rows as csv, json and table in bounded memory") {
+  // Holding the rows cost ~450 bytes each (453 MB for 10^6 as JSON); streamed,
+  // the process stays at the binary's own ~10 MB whatever the count.
+  sweep::test::TempDir dir("test_cli_format");
+  Store::open(dir.file("results.db"), Store::Mode::read_write);
+  const std::string sql =
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+      "SELECT i, i * 0.5 AS half, 'run ' || i AS name, NULL AS none FROM n";
+  // Outputs go to files, read once all three ran: a forked child starts with
+  // this process's resident pages, which would count against it.
+  for (const char* format : {"csv", "json", "table"}) {
+    const std::string command = "cd " + sweep::test::shell_quote(dir.path.string()) + " && " +
+                                sweep::test::shell_quote(SWEEP_BINARY) + " query " + sweep::test::shell_quote(sql) +
+                                " --format " + format + " > " + format + ".out";
+    REQUIRE(std::system(command.c_str()) == 0);
+  }
+  // The largest child this process has waited for: these queries, sh and sweep.
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  INFO("peak RSS " << usage.ru_maxrss << " KB");
+  CHECK(usage.ru_maxrss < 40 * 1024);
+  auto ends_with = [](const std::string& text, const std::string& end) {
+    return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
+  };
+  const std::string csv = sweep::test::read_file(dir.path / "csv.out");
+  CHECK(csv.rfind("i,half,name,none\r\n1,0.5,run 1,\r\n", 0) == 0);
+  CHECK(ends_with(csv, "\r\n300000,150000,run 300000,\r\n"));
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 300001);
+  const auto parsed = nlohmann::json::parse(sweep::test::read_file(dir.path / "json.out"));
+  REQUIRE(parsed.size() == 300000);
+  CHECK(parsed[299999]["name"] == "run 300000");
+  CHECK(parsed[299999]["half"] == 150000.0);
+  CHECK(parsed[299999]["none"].is_null());
+  // The table's layout comes from its first 1,000 rows; later, longer cells are written whole.
+  const std::string table = sweep::test::read_file(dir.path / "table.out");
+  CHECK(table.rfind("   i   half  name      none\n----  -----  --------  ----\n   1    0.5  run 1     NULL\n", 0) == 0);
+  CHECK(ends_with(table, "\n300000  150000  run 300000  NULL\n(300000 rows)\n"));
 }
 
 TEST_CASE("durations and counts read like a person wrote them") {

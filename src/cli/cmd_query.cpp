@@ -1,6 +1,7 @@
 // sweep query [DB] "SQL" [--db DB] [--format table|csv|json]
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,10 +24,21 @@ int run_query(const QueryOptions& options) {
   if (db_given && options.db != kDefaultDb)
     throw InputError("the database is given twice (" + options.args[0] + " and --db " + options.db + "); give one");
   auto store = Store::open(db_given ? options.args[0] : options.db, Store::Mode::read_only);
-  const Store::QueryResult result = store->query(options.args.back());
-  if (options.format == "csv") std::cout << query_csv(result);
-  else if (options.format == "json") std::cout << query_json(result);
-  else std::cout << query_table(result);
+  const QueryFormat format = options.format == "csv"    ? QueryFormat::csv
+                             : options.format == "json" ? QueryFormat::json
+                                                        : QueryFormat::table;
+  // Rows go out as SQLite steps them: 10^6 rows need no more memory than ten.
+  // A reader that went away (`| head`) leaves std::cout bad (SIGPIPE is
+  // ignored): stepping stops there instead of reading the rest for nobody.
+  const auto writer = query_writer(format, std::cout);
+  store->query_each(
+      options.args.back(), [&](const std::vector<std::string>& columns) { writer->columns(columns); },
+      [&](const std::vector<std::optional<std::string>>& values, const std::vector<int>& types) {
+        writer->row(values, types);
+        return static_cast<bool>(std::cout);
+      });
+  writer->finish();
+  std::cout.flush();
   return 0;
 }
 
@@ -41,6 +53,8 @@ Command query_command(CLI::App& parent) {
       "(INSERT, UPDATE, DELETE, DROP, CREATE, ATTACH, BEGIN, PRAGMA x = y) and more than one statement are refused.\n"
       "Tables: sweeps, runs, epochs, confusion, models, layers; the `results` view has one row per run with\n"
       "its varied hyperparameters as columns (docs/schema.md).\n"
+      "Rows are printed as they are read, in bounded memory; a table of more than 1,000 rows takes its column\n"
+      "widths from the first 1,000 (use --format csv or json for big results).\n"
       "Example: sweep query results.db \"SELECT learning_rate, AVG(test_accuracy) FROM results GROUP BY 1\"");
   // `sweep query [DB] SQL`: one positional is the statement (on results.db or --db), two are DB and SQL.
   app->add_option("args", options->args, "[DB] SQL: the database (default: results.db) and one SQL statement; "

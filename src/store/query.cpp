@@ -3,6 +3,7 @@
 #include <charconv>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 #include "common/number_text.h"
@@ -74,7 +75,7 @@ std::string blob_hex(const void* data, int bytes) {
 
 }  // namespace
 
-Store::QueryResult Store::query(const std::string& sql) {
+void Store::query_each(const std::string& sql, const ColumnsCallback& on_columns, const RowCallback& on_row) {
   std::lock_guard lock(mu_);
   Refusal refusal;
   sqlite3_set_authorizer(db_, refuse_connection_changes, &refusal);
@@ -93,29 +94,46 @@ Store::QueryResult Store::query(const std::string& sql) {
   if (!sqlite3_stmt_readonly(raw))
     throw InputError("sweep query is read-only: this statement would change the database", {}, "SQL");
 
-  QueryResult result;
   const int columns = sqlite3_column_count(raw);
-  for (int c = 0; c < columns; ++c) result.columns.push_back(sqlite3_column_name(raw, c));
+  std::vector<std::string> names;
+  for (int c = 0; c < columns; ++c) names.push_back(sqlite3_column_name(raw, c));
+  on_columns(names);
+  // One row's cells, reused: a 10^6-row result never exists in memory at once.
+  std::vector<std::optional<std::string>> row(static_cast<size_t>(columns));
+  std::vector<int> types(static_cast<size_t>(columns));
   while (true) {
     const int step = sqlite3_step(raw);
     if (step == SQLITE_DONE) break;
     if (step != SQLITE_ROW) throw InputError(std::string("SQL error: ") + sqlite3_errmsg(db_), {}, "SQL");
-    auto& row = result.rows.emplace_back();
-    auto& types = result.types.emplace_back();
     for (int c = 0; c < columns; ++c) {
       const int type = sqlite3_column_type(raw, c);
-      types.push_back(type);
+      const auto at = static_cast<size_t>(c);
+      types[at] = type;
       switch (type) {
-        case SQLITE_NULL: row.emplace_back(std::nullopt); break;
-        case SQLITE_INTEGER: row.emplace_back(std::to_string(sqlite3_column_int64(raw, c))); break;
-        case SQLITE_FLOAT: row.emplace_back(shortest_number(sqlite3_column_double(raw, c))); break;
-        case SQLITE_BLOB: row.emplace_back(blob_hex(sqlite3_column_blob(raw, c), sqlite3_column_bytes(raw, c))); break;
-        default:
-          row.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(raw, c)),
-                                       static_cast<size_t>(sqlite3_column_bytes(raw, c))));
+        case SQLITE_NULL: row[at].reset(); break;
+        case SQLITE_INTEGER: row[at] = std::to_string(sqlite3_column_int64(raw, c)); break;
+        case SQLITE_FLOAT: row[at] = shortest_number(sqlite3_column_double(raw, c)); break;
+        case SQLITE_BLOB: row[at] = blob_hex(sqlite3_column_blob(raw, c), sqlite3_column_bytes(raw, c)); break;
+        default: {
+          // The text first, then its length: SQLite sizes the text it has converted.
+          const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(raw, c));
+          row[at].emplace(text ? text : "", static_cast<size_t>(sqlite3_column_bytes(raw, c)));
+        }
       }
     }
+    if (!on_row(row, types)) break;
   }
+}
+
+Store::QueryResult Store::query(const std::string& sql) {
+  QueryResult result;
+  query_each(
+      sql, [&](const std::vector<std::string>& columns) { result.columns = columns; },
+      [&](const std::vector<std::optional<std::string>>& values, const std::vector<int>& types) {
+        result.rows.push_back(values);
+        result.types.push_back(types);
+        return true;
+      });
   return result;
 }
 

@@ -8,6 +8,7 @@
 // one grid split its runs (store/owner.h). Every epoch is committed as it finishes.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -137,6 +138,15 @@ class Store {
     std::vector<std::vector<int>> types;  // SQLITE_INTEGER / FLOAT / TEXT / NULL per cell
   };
   QueryResult query(const std::string& sql);
+  // The same statement, streamed: `on_columns` gets the column names once,
+  // before any row (also when there is none); `on_row` gets each row as SQLite
+  // steps it, as query() would hold it (the vectors are reused from row to row,
+  // so memory stays bounded whatever the row count). on_row returns false to
+  // stop early (the reader went away). Same checks and errors as query().
+  using ColumnsCallback = std::function<void(const std::vector<std::string>& columns)>;
+  using RowCallback =
+      std::function<bool(const std::vector<std::optional<std::string>>& values, const std::vector<int>& types)>;
+  void query_each(const std::string& sql, const ColumnsCallback& on_columns, const RowCallback& on_row);
 
   sqlite3* handle() { return db_; }
   const std::string& path() const { return path_; }
