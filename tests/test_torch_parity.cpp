@@ -58,10 +58,13 @@ constexpr double kTolLoss = 1e-5;       // per-step loss sums, relative
 constexpr double kTolMoving = 1e-5;     // BatchNorm moving statistics, floor 1e-3 of the tensor's largest
 constexpr double kTolGrad = 1e-4;       // layer cases: gradients,
 constexpr double kFloorGrad = 1e-2;     //   floor 1% of the tensor's largest gradient
-constexpr double kTolUpdate = 1e-4;     // optimizer cases: parameter changes after 1..4 steps,
+constexpr double kTolUpdate = 3e-4;     // optimizer cases: parameter changes after 1..4 steps,
 constexpr double kFloorUpdate = 1e-1;   //   floor 10% of the tensor's largest change (Adam and RMSprop
                                         //   divide by |g|: an element whose steps cancel carries the
-                                        //   rounding of the larger ones)
+                                        //   rounding of the larger ones). Measured worst: 9e-5 in
+                                        //   Release builds, 1.5e-4 (Adam, ref) at -O1, whose
+                                        //   summation order differs; 3e-4 covers both and stays
+                                        //   300x under the nearest wrong formula (PyTorch's Adam, 1e-1)
 
 struct Case {
   std::string name;
