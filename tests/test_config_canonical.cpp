@@ -254,3 +254,122 @@ TEST_CASE("Keras spellings of names are accepted and canonicalised: Adam, RMSpro
   CHECK(error_of(json{{"model", {{"builder", json::object()}}}, {"train", {{"optimizer", "Adamw"}}}}).first == "train.optimizer");
   CHECK(error_of(builder({{"activation", "ReLu6"}})).first == "model.builder.activation");
 }
+
+TEST_CASE("run identities recorded before the per-optimizer and per-activation defaults are kept") {
+  // Hashes computed with the fixed defaults (learning_rate 0.001, alpha 0.3
+  // for every choice). None of these relies on a default that changed (sgd
+  // without learning_rate, elu without alpha), so none may change.
+  json sgd = builder({{"activation", "tanh"}});
+  sgd["train"] = {{"optimizer", "sgd"}, {"learning_rate", 0.01}, {"momentum", 0.9}};
+  json sgd_small = builder(json::object());
+  sgd_small["train"] = {{"optimizer", "sgd"}, {"learning_rate", 0.001}};
+  json rmsprop = builder(json::object());
+  rmsprop["train"] = {{"optimizer", "rmsprop"}};
+  const json layers = json{{"model", {{"layers", json::array({
+      json{{"conv2d", {{"filters", 8}, {"activation", "relu"}, {"alpha", 0.5}}}},
+      json{{"conv2d", {{"filters", 8}, {"activation", "elu"}, {"alpha", 1.0}}}},
+      json{{"activation", {{"function", "elu"}, {"alpha", 0.5}}}},
+      json{{"maxpool2d", json::object()}}, "flatten",
+      json{{"dense", {{"units", 16}, {"activation", "leaky_relu"}}}},
+      json{{"dense", {{"units", 16}, {"activation", {{"leaky_relu", 0.1}}}}}},
+      json{{"activation", {{"function", "tanh"}}}},
+      json{{"dense", {{"units", 10}, {"activation", "softmax"}}}}})}}}};
+  const std::vector<std::pair<json, std::string>> recorded = {
+      {builder(json::object()), "c0cfccd356f1266a"},  // adam, learning_rate left out
+      {sgd, "1607dd36a3fedbb2"},
+      {sgd_small, "b903c7e51a471795"},
+      {rmsprop, "2257cbd2108b6ecc"},  // rmsprop, learning_rate left out
+      {builder({{"activation", "leaky_relu"}}), "9ad82b0f9623067e"},
+      {builder({{"activation", {{"leaky_relu", 0.1}}}}), "e025e8030428e384"},
+      {builder({{"alpha", 0.7}}), "c0cfccd356f1266a"},  // relu: the alpha means nothing
+      {builder({{"activation", "elu"}, {"alpha", 1.0}}), "03467c0f7f80e656"},
+      {builder({{"activation", "elu"}, {"dense_activation", "leaky_relu"}, {"alpha", 0.2}}), "962eecdf7f1e29c0"},
+      {builder({{"dense_activation", "leaky_relu"}}), "6a4a5ef7ac56a4af"},
+      {layers, "46b197df60bb878c"},
+  };
+  for (const auto& [config, hash] : recorded) {
+    INFO(config.dump());
+    CHECK(parse_run_config(config).hash == hash);
+  }
+}
+
+TEST_CASE("learning_rate left out is the optimizer's Keras default: sgd 0.01, adam and rmsprop 0.001") {
+  auto lr = [](json train) {
+    return canonical_json(json{{"model", {{"builder", json::object()}}}, {"train", std::move(train)}})["train"]["learning_rate"];
+  };
+  CHECK(lr({{"optimizer", "sgd"}}) == 0.01);
+  CHECK(lr({{"optimizer", "SGD"}}) == 0.01);
+  CHECK(lr({{"optimizer", "adam"}}) == 0.001);
+  CHECK(lr({{"optimizer", "rmsprop"}}) == 0.001);
+  CHECK(lr(json::object()) == 0.001);  // adam
+  // Written, it wins, for every optimizer.
+  for (const char* o : {"sgd", "adam", "rmsprop"}) {
+    CHECK(lr({{"optimizer", o}, {"learning_rate", 0.05}}) == 0.05);
+    CHECK(lr({{"optimizer", o}, {"learning_rate", 0.001}}) == 0.001);
+  }
+  // The optimizer is trained with it, and the canonical form stays a fixed point.
+  const json sgd = json{{"model", {{"builder", json::object()}}}, {"train", {{"optimizer", "sgd"}}}};
+  CHECK(parse_run_config(sgd).optimizer.learning_rate == 0.01);
+  CHECK(canonical_json(canonical_json(sgd)) == canonical_json(sgd));
+  // sgd at its default and sgd with 0.01 written are one run.
+  json sgd_written = sgd;
+  sgd_written["train"]["learning_rate"] = 0.01;
+  CHECK(parse_run_config(sgd).hash == parse_run_config(sgd_written).hash);
+  // Key order is unchanged by the derived value.
+  CHECK(keys(canonical_json(sgd)["train"])[1] == "learning_rate");
+}
+
+TEST_CASE("alpha left out is the activation's Keras default: elu 1.0, leaky_relu 0.3") {
+  auto layer = [](json l) {
+    const json c = canonical_json(json{{"model", {{"layers", json::array({std::move(l), "flatten",
+                                                                         json{{"dense", {{"units", 10}, {"activation", "softmax"}}}}})}}}});
+    return c["model"]["layers"][0];
+  };
+  CHECK(layer(json{{"conv2d", {{"filters", 4}, {"activation", "elu"}}}})["alpha"] == 1.0);
+  CHECK(layer(json{{"conv2d", {{"filters", 4}, {"activation", "ELU"}}}})["alpha"] == 1.0);
+  CHECK(layer(json{{"conv2d", {{"filters", 4}, {"activation", "leaky_relu"}}}})["alpha"] == 0.3);
+  CHECK(layer(json{{"dense", {{"units", 4}, {"activation", "elu"}}}})["alpha"] == 1.0);
+  CHECK(layer(json{{"dense", {{"units", 4}, {"activation", "leaky_relu"}}}})["alpha"] == 0.3);
+  CHECK(layer(json{{"activation", {{"function", "elu"}}}})["alpha"] == 1.0);
+  CHECK(layer(json{{"activation", {{"function", "leaky_relu"}}}})["alpha"] == 0.3);
+  // {name: alpha} and an explicit alpha win.
+  CHECK(layer(json{{"dense", {{"units", 4}, {"activation", {{"leaky_relu", 0.1}}}}}})["alpha"] == 0.1);
+  CHECK(layer(json{{"dense", {{"units", 4}, {"activation", {{"elu", 0.5}}}}}})["alpha"] == 0.5);
+  CHECK(layer(json{{"conv2d", {{"filters", 4}, {"activation", "elu"}, {"alpha", 0.3}}}})["alpha"] == 0.3);
+  CHECK(layer(json{{"activation", {{"function", "leaky_relu"}, {"alpha", 0.2}}}})["alpha"] == 0.2);
+  // Where nothing uses it, alpha is the canonical 0.3 whatever was written.
+  CHECK(layer(json{{"conv2d", {{"filters", 4}, {"activation", "relu"}, {"alpha", 1.0}}}})["alpha"] == 0.3);
+  CHECK(layer(json{{"conv2d", {{"filters", 4}}}})["alpha"] == 0.3);
+  // The built layer trains with it.
+  const RunConfig rc = parse_run_config(json{{"model", {{"layers", json::array({json{{"conv2d", {{"filters", 4}, {"activation", "elu"}}}},
+                                                                               "flatten",
+                                                                               json{{"dense", {{"units", 10}, {"activation", "softmax"}}}}})}}}});
+  CHECK(rc.model.layers[0].alpha == 1.0);
+}
+
+TEST_CASE("builder alpha left out: the default of the activation that uses it; elu with leaky_relu must be written") {
+  auto alpha = [](json b) { return canonical_json(builder(std::move(b)))["model"]["builder"]["alpha"]; };
+  CHECK(alpha({{"activation", "elu"}}) == 1.0);  // conv and dense (dense_activation = activation)
+  CHECK(alpha({{"activation", "leaky_relu"}}) == 0.3);
+  CHECK(alpha({{"activation", {{"leaky_relu", 0.1}}}}) == 0.1);
+  CHECK(alpha({{"activation", "elu"}, {"alpha", 0.5}}) == 0.5);
+  CHECK(alpha({{"activation", "relu"}, {"dense_activation", "elu"}}) == 1.0);
+  CHECK(alpha({{"activation", "elu"}, {"dense_activation", "tanh"}}) == 1.0);
+  CHECK(alpha({{"activation", "tanh"}, {"dense_activation", "leaky_relu"}}) == 0.3);
+  CHECK(alpha({{"activation", "relu"}, {"alpha", 1.0}}) == 0.3);  // unused: canonical 0.3
+
+  const RunConfig rc = parse_run_config(builder({{"activation", "elu"}, {"conv_depth", 1}, {"dense", json::array({16})}}));
+  for (const LayerSpec& l : rc.model.layers)
+    if (l.activation == Activation::elu) CHECK(l.alpha == 1.0);
+
+  // elu and leaky_relu share the builder's one alpha but default differently:
+  // no single value is the default, so the grid must say which.
+  auto [field, message] = error_of(builder({{"activation", "elu"}, {"dense_activation", "leaky_relu"}}));
+  CHECK(field == "model.builder.alpha");
+  CHECK(message ==
+        "activation 'elu' and dense_activation 'leaky_relu' share one alpha and their Keras defaults differ (elu 1.0, "
+        "leaky_relu 0.3); give alpha");
+  CHECK(error_of(builder({{"activation", "leaky_relu"}, {"dense_activation", "elu"}})).first == "model.builder.alpha");
+  CHECK(alpha({{"activation", "elu"}, {"dense_activation", "leaky_relu"}, {"alpha", 0.3}}) == 0.3);
+  CHECK(alpha({{"activation", "elu"}, {"dense_activation", {{"leaky_relu", 0.2}}}}) == 0.2);
+}

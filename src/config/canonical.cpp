@@ -141,7 +141,21 @@ std::string canon_activation(const json& v, const std::string& path, json& alpha
   }
 }
 
-bool uses_alpha(const std::string& activation) { return activation == "leaky_relu" || activation == "elu"; }
+bool uses_alpha(const std::string& activation) { return schema::default_alpha(activation).has_value(); }
+
+// Remove the placeholders of derived fields nobody filled in.
+void drop_nulls(json& obj) {
+  for (auto it = obj.begin(); it != obj.end();) it = it.value().is_null() ? obj.erase(it) : std::next(it);
+}
+
+// A layer's alpha: the canonical unused value where its activation takes
+// none (so it never changes the hash), else as written ({leaky_relu: 0.1} or
+// alpha: 0.1), else that activation's Keras default (elu 1.0, leaky_relu 0.3).
+json layer_alpha(const std::string& activation, const json& alpha) {
+  const std::optional<double> keras = schema::default_alpha(activation);
+  if (!keras) return schema::kUnusedAlpha;
+  return alpha.is_null() ? json(*keras) : alpha;
+}
 
 json canon_layers(const json& v, const std::string& path);
 
@@ -168,7 +182,9 @@ json canon_section(std::string_view section, const json& in, const std::string& 
     }
     if (!present) {
       if (f->default_value.is_null() && !f->derived && f->type != Type::layers) fail(p, "missing required field '" + std::string(f->name) + "'");
-      if (!f->default_value.is_null()) out[std::string(f->name)] = f->default_value;
+      // A derived field gets a null placeholder, so that the caller fills it
+      // in at its place in the table's key order (or drops it).
+      if (!f->default_value.is_null() || f->derived) out[std::string(f->name)] = f->default_value;
       continue;
     }
     const json& v = in.at(std::string(f->name));
@@ -249,8 +265,8 @@ json canon_layers(const json& v, const std::string& path) {
     if (params.contains("strides") && params["strides"].is_null()) params.erase("strides");
     if ((type == "maxpool2d" || type == "avgpool2d") && !params.contains("strides")) params["strides"] = params["size"];
     for (const char* activation_key : {"activation", "function"})
-      if (params.contains(activation_key) && params.contains("alpha") && !uses_alpha(params[activation_key].get<std::string>()))
-        params["alpha"] = schema::find_field("layer.dense", "alpha")->default_value;
+      if (params.contains(activation_key) && params.contains("alpha"))
+        params["alpha"] = layer_alpha(params[activation_key].get<std::string>(), params["alpha"]);
     json canonical{{"type", type}};
     // Pool strides were appended last; keep the table's order for every layer.
     for (const Field* f : schema::fields_of(schema::layer_section(type)))
@@ -279,8 +295,24 @@ json canon_builder(const json& in, const std::string& path) {
   // grid that does not use the new field must keep the hashes (and so the
   // finished runs) it had.
   if (b.contains("dense_batch_norm") && b["dense_batch_norm"] == false) b.erase("dense_batch_norm");
-  if (!uses_alpha(b["activation"].get<std::string>()) && !uses_alpha(b["dense_activation"].get<std::string>()))
-    b["alpha"] = schema::find_field("model.builder", "alpha")->default_value;
+  // One alpha serves the conv blocks (activation) and the hidden dense layers
+  // (dense_activation). Left out, it is the Keras default of the activation
+  // that uses it; when both use one and their defaults differ (elu 1.0,
+  // leaky_relu 0.3) no single value is the default, so it must be written.
+  const std::string conv_act = b["activation"].get<std::string>(), dense_act = b["dense_activation"].get<std::string>();
+  if (!uses_alpha(conv_act) && !uses_alpha(dense_act)) {
+    b["alpha"] = schema::kUnusedAlpha;
+  } else if (b["alpha"].is_null()) {
+    const std::optional<double> conv_alpha = schema::default_alpha(conv_act), dense_alpha = schema::default_alpha(dense_act);
+    if (conv_alpha && dense_alpha && *conv_alpha != *dense_alpha) {
+      fail(join(path, "alpha"), "activation '" + conv_act + "' and dense_activation '" + dense_act +
+                                    "' share one alpha and their Keras defaults differ (" + conv_act + " " +
+                                    json(*conv_alpha).dump() + ", " + dense_act + " " + json(*dense_alpha).dump() +
+                                    "); give alpha");
+    }
+    b["alpha"] = conv_alpha ? *conv_alpha : *dense_alpha;
+  }
+  drop_nulls(b);  // init when not given
   // Keep the table's key order (dense_activation may have been appended).
   json ordered = json::object();
   for (const Field* f : schema::fields_of("model.builder"))
@@ -314,6 +346,8 @@ json canonical_json(const json& config) {
   if (out["dataset"]["name"].get<std::string>().empty()) fail("dataset.name", "must not be empty");
   json model = canon_model(section("model"));
   out["train"] = canon_section("train", section("train"), "train");
+  json& lr = out["train"]["learning_rate"];
+  if (lr.is_null()) lr = schema::default_learning_rate(out["train"]["optimizer"].get<std::string>());
   if (model.contains("builder") && model["builder"].contains("init")) {
     const json& raw_train = section("train");
     const json init = model["builder"]["init"];

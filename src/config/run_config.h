@@ -5,7 +5,9 @@
 // database. Canonical values: numbers the schema calls floats are floats
 // (1 -> 1.0); sizes (kernel, strides, pool size) are an int when square, else
 // [h, w]; activations are names with their alpha in the sibling "alpha" (reset
-// to 0.3 where the activation has none); pool strides are filled in; a
+// to 0.3 where the activation has none; left out, elu's is 1.0 and
+// leaky_relu's 0.3, as in Keras); learning_rate left out is the optimizer's
+// Keras default (sgd 0.01, adam and rmsprop 0.001); pool strides are filled in; a
 // builder's filters are one entry per conv block and its `init` moves to
 // train.init; layers are {"type": ..., params in table order}.
 //
@@ -62,7 +64,7 @@ enum class Precision { fp32, bf16 };
 
 struct OptimizerSpec {
   Optimizer kind = Optimizer::adam;
-  double learning_rate = 0.001;
+  double learning_rate = 0.001;  // Adam's; canonical JSON always sets it (sgd: 0.01 when left out)
   double momentum = 0.0;   // sgd, rmsprop
   bool nesterov = false;   // sgd
   double beta_1 = 0.9, beta_2 = 0.999;  // adam

@@ -15,7 +15,7 @@ namespace {
 struct TableBuilder {
   std::vector<Field> fields;
   Field& add(std::string_view section, std::string_view name, Type type, json def, std::string_view doc) {
-    Field f{section, name, type, std::move(def), std::nullopt, std::nullopt, false, false, {}, {}, false, doc};
+    Field f{section, name, type, std::move(def), std::nullopt, std::nullopt, false, false, {}, {}, false, doc, {}};
     fields.push_back(std::move(f));
     return fields.back();
   }
@@ -27,11 +27,16 @@ Field& above(Field& f, double lo) { f.min = lo; f.min_exclusive = true; return f
 Field& unit_fraction(Field& f) { f.min = 0; f.max = 1; f.max_exclusive = true; return f; }
 Field& choice(Field& f, std::vector<std::string_view> choices) { f.type = Type::choice; f.choices = std::move(choices); return f; }
 Field& model_enum(Field& f, std::string_view which) { f.type = Type::choice; f.model_enum = which; return f; }
+// No fixed default: canonical.cpp fills it from the field it depends on.
+Field& derived(Field& f, std::string_view default_text) { f.derived = true; f.default_text = default_text; return f; }
+
+constexpr std::string_view kAlphaDefaults = "1.0 (elu), 0.3 (leaky_relu)";
+constexpr std::string_view kLearningRateDefaults = "0.01 (sgd), 0.001 (adam, rmsprop)";
 
 void add_layer_fields(TableBuilder& t) {
   auto activation_fields = [&](std::string_view s) {
     t.add(s, "activation", Type::activation, "linear", "fused activation: a name, or {leaky_relu: 0.1}");
-    t.add(s, "alpha", Type::number, 0.3, "leaky_relu slope / elu alpha");
+    derived(t.add(s, "alpha", Type::number, nullptr, "leaky_relu slope / elu alpha"), kAlphaDefaults);
     t.add(s, "use_bias", Type::boolean, true, "add a bias");
   };
   at_least(t.add("layer.conv2d", "filters", Type::integer, nullptr, "output channels"), 1);
@@ -49,7 +54,7 @@ void add_layer_fields(TableBuilder& t) {
   at_least(t.add("layer.dense", "units", Type::integer, nullptr, "output units"), 1);
   activation_fields("layer.dense");
   t.add("layer.activation", "function", Type::activation, nullptr, "the activation function");
-  t.add("layer.activation", "alpha", Type::number, 0.3, "leaky_relu slope / elu alpha");
+  derived(t.add("layer.activation", "alpha", Type::number, nullptr, "leaky_relu slope / elu alpha"), kAlphaDefaults);
 }
 
 std::vector<Field> build_table() {
@@ -75,7 +80,8 @@ std::vector<Field> build_table() {
   t.add(b, "kernel", Type::int_or_pair, 3, "conv kernel size");
   model_enum(t.add(b, "padding", Type::choice, "valid", "valid | same"), "padding");
   t.add(b, "activation", Type::activation, "relu", "hidden activation");
-  t.add(b, "alpha", Type::number, 0.3, "leaky_relu slope / elu alpha");
+  derived(t.add(b, "alpha", Type::number, nullptr, "leaky_relu slope / elu alpha (shared by activation and dense_activation)"),
+          kAlphaDefaults);
   t.add(b, "dense_activation", Type::activation, nullptr, "activation of hidden dense layers (default: activation)")
       .derived = true;
   choice(t.add(b, "pool", Type::choice, "max", "pooling after conv blocks"), {"max", "avg", "none"});
@@ -93,7 +99,7 @@ std::vector<Field> build_table() {
 
   // train
   choice(t.add("train", "optimizer", Type::choice, "adam", "optimizer"), {"sgd", "adam", "rmsprop"});
-  above(t.add("train", "learning_rate", Type::number, 0.001, "learning rate"), 0);
+  derived(above(t.add("train", "learning_rate", Type::number, nullptr, "learning rate"), 0), kLearningRateDefaults);
   unit_fraction(t.add("train", "momentum", Type::number, 0.0, "sgd / rmsprop momentum"));
   t.add("train", "nesterov", Type::boolean, false, "sgd Nesterov momentum");
   unit_fraction(t.add("train", "beta_1", Type::number, 0.9, "adam beta_1"));
@@ -144,6 +150,14 @@ bool is_index(std::string_view s) {
 }
 
 }  // namespace
+
+double default_learning_rate(std::string_view optimizer) { return optimizer == "sgd" ? 0.01 : 0.001; }
+
+std::optional<double> default_alpha(std::string_view activation) {
+  if (activation == "elu") return 1.0;
+  if (activation == "leaky_relu") return 0.3;
+  return std::nullopt;
+}
 
 std::vector<const Field*> fields_of(std::string_view section) {
   std::vector<const Field*> out;

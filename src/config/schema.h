@@ -40,7 +40,22 @@ struct Field {
   std::string_view model_enum;            // "padding" | "init": parsed by model/model.h's *_from
   bool derived = false;  // no fixed default: computed from other fields when absent
   std::string_view doc;
+  // How a derived default reads in docs and messages ("0.01 (sgd), 0.001
+  // (adam, rmsprop)"); empty where there is none to state.
+  std::string_view default_text = {};
 };
+
+// Defaults that depend on another field, as Keras has them (2.11+ and 3):
+// train.learning_rate by the optimizer (SGD 0.01; Adam and RMSprop 0.001),
+// alpha by the activation it applies to (ELU 1.0; LeakyReLU 0.3). These and
+// the fields' default_text are the one place the values live.
+double default_learning_rate(std::string_view optimizer);
+// The default alpha of an activation that takes one (elu, leaky_relu), else nullopt.
+std::optional<double> default_alpha(std::string_view activation);
+// The canonical alpha where no activation uses it. It is the old fixed
+// default, so a run whose alpha means nothing keeps its hash whatever alpha
+// it was written with.
+inline constexpr double kUnusedAlpha = 0.3;
 
 // Every field of `section`, in canonical order.
 std::vector<const Field*> fields_of(std::string_view section);

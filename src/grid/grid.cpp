@@ -221,6 +221,7 @@ struct Reader {
     }
     std::string message = "'" + std::string(f->name) + "' has no value: write one, or leave the key out";
     if (!f->default_value.is_null()) message += " to get the default (" + shown(f->default_value) + ")";
+    else if (!f->default_text.empty()) message += " to get the default (" + std::string(f->default_text) + ")";
     else if (f->derived) message += " to derive it from the other fields";
     else message += " (it is required)";
     // At the key: an empty value has no place of its own (yaml-cpp marks the
