@@ -177,3 +177,66 @@ inline std::unique_ptr<sweep::Store> build(const std::string& path) {
 }
 
 }  // namespace report_fixture
+
+namespace report_fixture {
+
+// Large sweeps for the summarised report: learning rate (50 values) x batch
+// size (4) x activation (5) x `seeds` seeds: "large" (id 5, 3 seeds, 3,000
+// runs) and "large_once" (id 6, 1 seed, 1,000 runs). Every 37th run failed and
+// every 53rd is still pending; sigmoid at the 10 highest learning rates is
+// stuck at 0.30 (chance is 1/3). Each (activation, lr index % 4) has its own
+// model: 20 architectures. Written in one transaction: well under a second.
+constexpr int kLargeRates = 50, kLargeBatches = 4, kLargeActivations = 5;
+
+inline double large_accuracy(int lr, int batch, int act, int seed) {
+  if (act == 2 && lr >= 40) return 0.30;
+  return 0.90 + 0.001 * ((lr * 7 + batch * 13 + act * 29 + seed * 3) % 80);
+}
+
+inline void add_large_sweep(sqlite3* db, int sweep_id, const std::string& name, int seeds) {
+  static const char* kActs[] = {"relu", "tanh", "sigmoid", "elu", "linear"};
+  exec(db, "BEGIN");
+  for (int a = 0; a < kLargeActivations; ++a)
+    for (int m = 0; m < 4; ++m) {
+      const std::string hash = "L" + std::to_string(a) + "_" + std::to_string(m);
+      exec(db, "INSERT OR IGNORE INTO models VALUES ('" + hash + "','{\"input\":[1,28,28],\"classes\":3,\"layers\":[" +
+                   "{\"type\":\"flatten\"},{\"type\":\"dense\",\"units\":" + std::to_string(8 + m) +
+                   ",\"activation\":\"" + kActs[a] + "\"},{\"type\":\"dense\",\"units\":3,\"activation\":\"softmax\"}]}'," +
+                   std::to_string(1000 + m) + ",0,2000)");
+      exec(db, "INSERT OR IGNORE INTO layers VALUES ('" + hash + "',0,'dense','Dense','(None, " + std::to_string(8 + m) +
+                   ")'," + std::to_string(970 + m) + ",0,0),('" + hash + "',1,'dense_1','Dense','(None, 3)',30,0,0)");
+    }
+  const std::string varied_paths = seeds > 1 ? R"(["train.learning_rate","train.batch_size","train.activation","train.seed"])"
+                                             : R"(["train.learning_rate","train.batch_size","train.activation"])";
+  exec(db,
+       "INSERT INTO sweeps (id, name, description, grid_path, grid_text, varied, created, updated, host, sweep_version) "
+       "VALUES (" + std::to_string(sweep_id) + ",'" + name + "','','large.yaml','','" + varied_paths +
+       "','2025-02-01T09:00:00Z','2025-02-01T09:00:00Z','testhost','0.1.0')");
+  int n = 0;
+  for (int lr = 0; lr < kLargeRates; ++lr)
+    for (int b = 0; b < kLargeBatches; ++b)
+      for (int a = 0; a < kLargeActivations; ++a)
+        for (int seed = 0; seed < seeds; ++seed) {
+          ++n;
+          const double rate = 0.0001 * (lr + 1);
+          const int batch = 32 << b;
+          const char* status = n % 37 == 0 ? "failed" : n % 53 == 0 ? "pending" : "done";
+          FixtureRun r{rate, batch, seed, status, large_accuracy(lr, b, a, seed), n % 37 == 0 ? "out of memory" : ""};
+          char varied[256];
+          if (seeds > 1)
+            std::snprintf(varied, sizeof varied,
+                          R"({"train.learning_rate":%g,"train.batch_size":%d,"train.activation":"%s","train.seed":%d})",
+                          rate, batch, kActs[a], seed);
+          else
+            std::snprintf(varied, sizeof varied,
+                          R"({"train.learning_rate":%g,"train.batch_size":%d,"train.activation":"%s"})", rate, batch,
+                          kActs[a]);
+          const std::string hash = name + "_" + std::to_string(n);
+          add_run(db, sweep_id, hash, config(rate, batch, seed, kActs[a]), varied, seed, r);
+          exec(db, "UPDATE runs SET model_hash = 'L" + std::to_string(a) + "_" + std::to_string(lr % 4) +
+                       "' WHERE hash = '" + hash + "'");
+        }
+  exec(db, "COMMIT");
+}
+
+}  // namespace report_fixture

@@ -356,3 +356,161 @@ TEST_CASE("sweep report on the command line") {
   const std::string wrong = std::string(SWEEP_BINARY) + " report " + db + " --confusion some 2> /dev/null";
   CHECK(WEXITSTATUS(std::system(wrong.c_str())) == 2);
 }
+
+namespace {
+
+int lines_of(const std::string& text) { return count_of(text, "\n"); }
+
+// A summary's "*N more <what> are in the database; list them all with* `SQL`"
+// line: its N and its SQL (N = -1 when there is no such line).
+struct MoreLine {
+  long count = -1;
+  std::string sql;
+};
+MoreLine more_line(const std::string& md, const std::string& what) {
+  std::istringstream in(md);
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find(" more " + what + " in the database; list them all with* `");
+    if (line.rfind("*", 0) != 0 || at == std::string::npos) continue;
+    std::string digits;
+    for (char c : line.substr(1, at - 1))
+      if (c != ',') digits += c;
+    const size_t open = line.find('`');
+    return {std::stol(digits), line.substr(open + 1, line.rfind('`') - open - 1)};
+  }
+  return {};
+}
+
+long rows_of(sweep::Store& store, const std::string& sql) { return static_cast<long>(store.query(sql).rows.size()); }
+long scalar_of(sweep::Store& store, const std::string& sql) { return std::stol(*store.query(sql).rows.at(0).at(0)); }
+
+// The Markdown between "## title" and the next "## " heading.
+std::string section(const std::string& md, const std::string& title) {
+  const size_t start = md.find("## " + title + "\n");
+  if (start == std::string::npos) return "";
+  const size_t end = md.find("\n## ", start + 1);
+  return md.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+}  // namespace
+
+TEST_CASE("a sweep of thousands of runs is summarised in a few hundred lines, and each cut list says where the rest is") {
+  Fixture f;
+  report_fixture::add_large_sweep(f.db(), 5, "large", 3);
+  report_fixture::add_large_sweep(f.db(), 6, "large_once", 1);
+  sweep::Store& store = *f.store;
+  Settings all;
+  all.confusion = Settings::Confusion::all;
+  for (const char* name : {"large", "large_once"}) {
+    INFO(std::string(name));
+    const std::string where = std::string("sweep_id = ") + (std::string(name) == "large" ? "5" : "6");
+    const long runs = scalar_of(store, "SELECT COUNT(*) FROM runs WHERE " + where);
+    const long done = scalar_of(store, "SELECT COUNT(*) FROM runs WHERE status = 'done' AND " + where);
+    const Report best = build_report(f.db(), name, "x");
+    const Report every = build_report(f.db(), name, "x", all);
+    for (const Report* r : {&best, &every}) {
+      CHECK(lines_of(r->markdown) < 2000);
+      CHECK(r->files.size() < 40);
+    }
+    const std::string& md = best.markdown;
+    CHECK(lines_of(md) < 700);
+    CHECK(has(md, "This sweep has " + thousands(runs) + " runs, more than a report can list (50), so it is summarised"));
+    for (const char* s : {"Setup", "Configurations", "Results", "Effect of each hyperparameter", "Model summaries",
+                          "Learning curves", "Confusion matrix of the best run", "Training progress"})
+      CHECK_MESSAGE(section(md, s) != "", s);
+    // Setup still counts every run.
+    CHECK(has(md, "- **Runs**: " + std::to_string(runs) + " ("));
+    CHECK(has(md, "learning rate (`train.learning_rate`): 0.0001, 0.0002, "));
+    CHECK(has(md, ", ... (30 more), 0.0046, "));
+
+    // Configurations: those of the best results.
+    CHECK(has(section(md, "Configurations"), "The configurations of the 10 best results, of 1,000 configurations."));
+    CHECK(count_of(section(md, "Configurations"), "| **Run") == 10);
+    const MoreLine configs = more_line(md, "configurations are");
+    CHECK(configs.count == 990);
+    CHECK(rows_of(store, configs.sql) == runs);
+
+    // Results: the best and the worst, the rest by SQL that lists exactly them.
+    const std::string results = section(md, "Results");
+    CHECK(has(results, "\n| ... | ... | ... | ... | ... |"));
+    if (std::string(name) == "large_once") {
+      const auto ranked = store.query("SELECT id, test_accuracy FROM runs WHERE status = 'done' AND " + where +
+                                      " ORDER BY test_accuracy DESC, id");
+      REQUIRE(static_cast<long>(ranked.rows.size()) == done);
+      CHECK(has(results, "| 1 | " + *ranked.rows[0][0] + " | "));
+      CHECK(has(results, "| 20 | " + *ranked.rows[19][0] + " | "));
+      CHECK_FALSE(has(results, "| 21 | "));
+      CHECK(has(results, "| " + std::to_string(done) + " | " + *ranked.rows.back()[0] + " | "));
+      const MoreLine rest = more_line(md, "finished runs, ranks 21 to " + thousands(done - 5) + ", are");
+      CHECK(rest.count == done - 25);
+      const auto listed = store.query(rest.sql);
+      REQUIRE(static_cast<long>(listed.rows.size()) == done - 25);
+      CHECK(listed.rows.front()[0] == ranked.rows[20][0]);
+      CHECK(listed.rows.back()[0] == ranked.rows[static_cast<size_t>(done - 6)][0]);
+    } else {
+      // With seeds, one row per configuration (1,000 of them, all with a finished run).
+      CHECK(has(results, "Each row is one configuration"));
+      const MoreLine rest = more_line(md, "configurations, ranks 21 to 995, are");
+      CHECK(rest.count == 975);
+      CHECK(rows_of(store, rest.sql) == 1000);
+    }
+    // Runs without a result and runs that did not learn: counted, the first listed, the SQL lists all.
+    const long unfinished = runs - done;
+    CHECK(has(results, "Runs without a result: " + thousands(unfinished) + " (by status in Setup); the first 20:"));
+    const MoreLine without = more_line(md, "runs without a result are");
+    CHECK(without.count == unfinished - 20);
+    CHECK(rows_of(store, without.sql) == unfinished);
+    const long stuck = scalar_of(store, "SELECT COUNT(*) FROM runs WHERE status = 'done' AND test_accuracy < 0.5 AND " + where);
+    REQUIRE(stuck > 20);
+    CHECK(has(results, "did not learn (their numbers say nothing about the setting but that it fails): " +
+                           thousands(stuck) + "; the first 20:"));
+    const MoreLine not_learning = more_line(md, "runs that did not learn are");
+    CHECK(not_learning.count == stuck - 20);
+    CHECK(rows_of(store, not_learning.sql) == stuck);
+
+    // Effects: a few matched comparisons per factor, the tally over all of them.
+    const std::string effects = section(md, "Effect of each hyperparameter");
+    CHECK(has(effects, "The 3 comparisons with the best results, of 20; the tally after them counts all."));
+    CHECK(has(effects, "The 3 comparisons with the best results, of 250;"));
+    CHECK(has(effects, "The 3 comparisons with the best results, of 200;"));
+    CHECK(has(effects, "20 comparisons with everything else equal. Best learning rate: "));
+    CHECK(has(effects, "250 comparisons with everything else equal. Best batch size: "));
+    CHECK(has(effects, "200 comparisons with everything else equal. Best activation: "));
+    CHECK(count_of(effects, "| learning rate | Runs |") == 3);
+    // 50 learning rates in one comparison: the best 15 and the worst 5 shown
+    // (with one seed, a failed or pending run can leave a value out of its comparison).
+    CHECK(has(effects, " more values, between the best and the worst shown | | | | |"));
+    CHECK(has(effects, " more) ... "));
+    if (std::string(name) == "large") {
+      CHECK(has(effects, "| ... | 30 more values, between the best and the worst shown | | | | |"));
+      CHECK(has(effects, " ... (30 more) ... "));
+    }
+
+    // Model summaries: the first 10 of 20, the rest by SQL.
+    const std::string models = section(md, "Model summaries");
+    CHECK(has(models, "The first 10 of 20 architectures, in run order."));
+    CHECK(count_of(models, "### Model ") == 10);
+    const MoreLine more_models = more_line(md, "architectures are");
+    CHECK(more_models.count == 10);
+    CHECK(rows_of(store, more_models.sql) == 20);
+
+    // Training progress: the first runs' rows.
+    const long trained = scalar_of(store, "SELECT COUNT(DISTINCT run_id) FROM epochs JOIN runs ON runs.id = run_id WHERE " + where);
+    CHECK(has(md, "First to last epoch of the first 20 of the " + thousands(trained) + " runs that trained."));
+    CHECK(more_line(md, "runs' epochs are").count == trained - 20);
+
+    // --confusion all: the first 10 finished runs' matrices.
+    const std::string matrices = section(every.markdown, "Confusion matrices");
+    CHECK(has(matrices, "The first 10 of the " + thousands(done) + " finished runs, in run order"));
+    CHECK(count_of(matrices, "### Run ") == 10);
+    CHECK(count_of(matrices, "0 and 1 are confused most") == 10);
+    const MoreLine more_matrices = more_line(every.markdown, "finished runs' matrices are");
+    CHECK(more_matrices.count == done - 10);
+    CHECK(rows_of(store, more_matrices.sql) == done * 9);
+  }
+  // The small sweeps of the same database are reported whole, as before.
+  const std::string small = build_report(f.db(), "lr_batch", "x").markdown;
+  CHECK_FALSE(has(small, "more than a report can list"));
+  CHECK_FALSE(has(small, " more values"));
+  CHECK_FALSE(has(small, "in the database; list them all"));
+}

@@ -3,6 +3,7 @@
 // seed-noise check, fixed settings, and the most confused class pairs. Pure
 // functions of SweepData, so the tests can check them against SQL.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -90,10 +91,23 @@ struct Effect {
   std::vector<std::string> confounded;  // without groups: the other fields that always change with it
   std::string summary;                  // over the groups
 };
+// How much of a group a sentence spells out; a summarised report's (sections.h)
+// says the rest as counts. The defaults spell out everything.
+struct EffectLimits {
+  size_t ids = SIZE_MAX;     // run ids listed in a group's sentence
+  size_t values = SIZE_MAX;  // values ranked in it, and winners in the tally
+};
 // noise_sd: pooled seed-to-seed sd when the sweep has repeats, else the
 // binomial test-set error is used.
 Effect effect_of(const SweepData& sweep, const std::string& factor, const std::vector<std::string>& factors,
-                 std::optional<double> noise_sd);
+                 std::optional<double> noise_sd, const EffectLimits& limits = {});
+
+// Which of `count` entries ranked best first a list cut to `limit` shows: the
+// first limit - limit/4 and the last limit/4 (all when count <= limit), ascending.
+std::vector<size_t> head_and_tail(size_t count, size_t limit);
+
+// "1, 2, 3", or past `shown` ids "1, 2, ... (40 runs)".
+std::string id_list(const std::vector<int64_t>& ids, size_t shown);
 
 // Config settings equal in every run (dotted path -> value), excluding the
 // model layers (shown in their own tables), in canonical key order.

@@ -69,6 +69,14 @@ void matrix_block(SweepReport& r, const RunData& run, const std::string& figure,
   r.md += errors_text(run, names) + "\n\n";
 }
 
+// A copy of the run with its matrix read: load_sweep leaves matrices in the
+// database until one is shown.
+RunData with_matrix(const SweepReport& r, const RunData& run) {
+  RunData copy = run;
+  copy.confusion = load_confusion(r.db, run);
+  return copy;
+}
+
 }  // namespace
 
 void section_confusion(SweepReport& r) {
@@ -81,21 +89,31 @@ void section_confusion(SweepReport& r) {
   if (r.settings.confusion == Settings::Confusion::best) {
     r.md += "## Confusion matrix of the best run\n\n";
     r.md += r.run_name(*best) + ", test set: rows are the true class, columns the predicted class.\n\n";
-    matrix_block(r, *best, "confusion.svg", "Confusion matrix heatmap");
+    matrix_block(r, with_matrix(r, *best), "confusion.svg", "Confusion matrix heatmap");
     return;
   }
   // Run order (by id, as everywhere else in the report), so the matrices of one
   // configuration's neighbours sit side by side as the grid laid them out.
   std::sort(runs.begin(), runs.end(), [](const RunData* a, const RunData* b) { return a->id < b->id; });
+  const size_t shown = r.summary ? std::min(runs.size(), r.limits.confusions) : runs.size();
   r.md += runs.size() > 1 ? "## Confusion matrices\n\n" : "## Confusion matrix\n\n";
-  r.md += "One per finished run, in run order, on the test set: rows are the true class, columns the predicted "
-          "class.\n\n";
-  for (const RunData* run : runs) {
+  r.md += shown < runs.size() ? "The first " + std::to_string(shown) + " of the " +
+                                    thousands(static_cast<int64_t>(runs.size())) +
+                                    " finished runs, in run order, on the test set: rows are the true class, columns "
+                                    "the predicted class.\n\n"
+                              : std::string("One per finished run, in run order, on the test set: rows are the true "
+                                            "class, columns the predicted class.\n\n");
+  for (size_t k = 0; k < shown; ++k) {
+    const RunData* run = runs[k];
     const std::string id = std::to_string(run->id);
     r.md += "### " + r.run_name(*run) + "\n\n";
     r.md += "Test accuracy " + fixed(*run->test_accuracy, 4) + (run == best ? " (the best run)" : "") + ".\n\n";
-    matrix_block(r, *run, "confusion_run" + id + ".svg", "Confusion matrix heatmap, run " + id);
+    matrix_block(r, with_matrix(r, *run), "confusion_run" + id + ".svg", "Confusion matrix heatmap, run " + id);
   }
+  if (shown < runs.size())
+    r.md += r.more_line(runs.size() - shown, "finished runs' matrices are",
+                        "SELECT run_id, true_label, predicted, count FROM confusion WHERE run_id IN (" +
+                            r.runs_sql("id", "status = 'done'", "id") + ") ORDER BY run_id, true_label, predicted");
 }
 
 }  // namespace sweep::report

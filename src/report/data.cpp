@@ -3,7 +3,6 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <tuple>
 
 #include "common/error.h"
 
@@ -42,7 +41,8 @@ class Query {
   json json_of(int col, json fallback) const {
     if (null(col)) return fallback;
     json parsed = json::parse(text(col), nullptr, /*allow_exceptions=*/false);
-    return parsed.is_discarded() ? fallback : parsed;
+    if (parsed.is_discarded()) return fallback;
+    return parsed;  // moved out, not copied (a ?: would copy every run's config)
   }
 
  private:
@@ -57,13 +57,21 @@ bool has_in_grid(sqlite3* db) {
   return q.step() && q.integer(0) > 0;
 }
 
+// A sweep is its current grid: runs that left it are counted, not shown.
+std::string in_grid_condition(const SweepData& sweep, const std::string& table = "") {
+  return sweep.has_in_grid ? table + "in_grid = 1" : "1";
+}
+
 void load_runs(sqlite3* db, SweepData& sweep) {
-  // A sweep is its current grid: runs that left it are counted, not shown.
-  const std::string in_grid = has_in_grid(db) ? "in_grid = 1" : "1";
+  const std::string in_grid = in_grid_condition(sweep);
   {
     Query out(db, "SELECT COUNT(*) FROM runs WHERE sweep_id = ? AND NOT (" + in_grid + ")");
     out.bind(1, sweep.id);
     if (out.step()) sweep.out_of_grid = static_cast<int>(out.integer(0));
+    // Sized once: growing a vector of 100,000 runs doubles its memory while it moves.
+    Query in(db, "SELECT COUNT(*) FROM runs WHERE sweep_id = ? AND " + in_grid);
+    in.bind(1, sweep.id);
+    if (in.step()) sweep.runs.reserve(static_cast<size_t>(in.integer(0)));
   }
   Query q(db,
           "SELECT id, hash, config, varied, variant, repeat, seed, model_hash, status, backend, device, threads, "
@@ -105,35 +113,54 @@ void load_runs(sqlite3* db, SweepData& sweep) {
   }
 }
 
-void load_epochs_and_confusion(sqlite3* db, RunData& run) {
+// The runs are in id order: an id's index by binary search.
+RunData* run_with_id(SweepData& sweep, int64_t id) {
+  auto it = std::lower_bound(sweep.runs.begin(), sweep.runs.end(), id,
+                             [](const RunData& r, int64_t value) { return r.id < value; });
+  return it != sweep.runs.end() && it->id == id ? &*it : nullptr;
+}
+
+// Every run's epochs in one statement (one per run made a 100,000-run report
+// spend its time preparing statements).
+void load_epochs(sqlite3* db, SweepData& sweep, const std::string& in_grid) {
   Query e(db,
-          "SELECT epoch, loss, accuracy, val_loss, val_accuracy, seconds, images_per_sec FROM epochs "
-          "WHERE run_id = ? ORDER BY epoch");
-  e.bind(1, run.id);
+          "SELECT e.run_id, e.epoch, e.loss, e.accuracy, e.val_loss, e.val_accuracy, e.seconds, e.images_per_sec "
+          "FROM epochs e JOIN runs r ON r.id = e.run_id WHERE r.sweep_id = ? AND " + in_grid +
+          " ORDER BY e.run_id, e.epoch");
+  e.bind(1, sweep.id);
+  RunData* run = nullptr;
   while (e.step()) {
+    if (!run || run->id != e.integer(0)) run = run_with_id(sweep, e.integer(0));
+    if (!run) continue;
     EpochRow row;
-    row.epoch = static_cast<int>(e.integer(0));
-    row.loss = e.real(1);
-    row.accuracy = e.real(2);
-    row.val_loss = e.opt_real(3);
-    row.val_accuracy = e.opt_real(4);
-    row.seconds = e.real(5);
-    row.images_per_sec = e.real(6);
-    run.epochs.push_back(row);
+    row.epoch = static_cast<int>(e.integer(1));
+    row.loss = e.real(2);
+    row.accuracy = e.real(3);
+    row.val_loss = e.opt_real(4);
+    row.val_accuracy = e.opt_real(5);
+    row.seconds = e.real(6);
+    row.images_per_sec = e.real(7);
+    run->epochs.push_back(row);
   }
-  Query c(db, "SELECT true_label, predicted, count FROM confusion WHERE run_id = ? ORDER BY true_label, predicted");
-  c.bind(1, run.id);
-  std::vector<std::tuple<int64_t, int64_t, int64_t>> cells;
-  int64_t classes = 0;
+}
+
+// Each run's matrix size and total (the test-set size), not the matrix itself.
+void load_confusion_sizes(sqlite3* db, SweepData& sweep, const std::string& in_grid) {
+  // IN, not a join: SQLite then walks the confusion index in run order and
+  // groups without a temporary b-tree (2.5 s instead of 0.9 s at 20,000 runs).
+  Query c(db,
+          "SELECT run_id, MAX(MAX(true_label), MAX(predicted)) + 1, "
+          "SUM(CASE WHEN true_label >= 0 AND predicted >= 0 THEN count ELSE 0 END) "
+          "FROM confusion WHERE run_id IN (SELECT id FROM runs WHERE sweep_id = ? AND " + in_grid +
+          ") GROUP BY run_id ORDER BY run_id");
+  c.bind(1, sweep.id);
   while (c.step()) {
-    cells.emplace_back(c.integer(0), c.integer(1), c.integer(2));
-    classes = std::max({classes, c.integer(0) + 1, c.integer(1) + 1});
+    RunData* run = run_with_id(sweep, c.integer(0));
+    const int64_t classes = c.integer(1);
+    if (!run || classes <= 0 || classes > 1000) continue;
+    run->classes = static_cast<int>(classes);
+    run->test_images = c.integer(2);
   }
-  if (classes <= 0 || classes > 1000) return;
-  run.classes = static_cast<int>(classes);
-  run.confusion.assign(static_cast<size_t>(classes * classes), 0);
-  for (auto [t, p, n] : cells)
-    if (t >= 0 && p >= 0) run.confusion[static_cast<size_t>(t * classes + p)] = n;
 }
 
 void load_model(sqlite3* db, const std::string& hash, SweepData& sweep) {
@@ -191,12 +218,26 @@ SweepData load_sweep(sqlite3* db, const std::string& name) {
     sweep.host = q.text(8);
     sweep.version = q.text(9);
   }
+  sweep.has_in_grid = has_in_grid(db);
   load_runs(db, sweep);
-  for (auto& run : sweep.runs) {
-    load_epochs_and_confusion(db, run);
-    load_model(db, run.model_hash, sweep);
-  }
+  load_epochs(db, sweep, in_grid_condition(sweep, "r."));
+  load_confusion_sizes(db, sweep, in_grid_condition(sweep));
+  for (const auto& run : sweep.runs) load_model(db, run.model_hash, sweep);
   return sweep;
+}
+
+std::vector<int64_t> load_confusion(sqlite3* db, const RunData& run) {
+  std::vector<int64_t> matrix;
+  if (run.classes <= 0) return matrix;
+  const int64_t classes = run.classes;
+  matrix.assign(static_cast<size_t>(classes * classes), 0);
+  Query c(db, "SELECT true_label, predicted, count FROM confusion WHERE run_id = ?");
+  c.bind(1, run.id);
+  while (c.step()) {
+    const int64_t t = c.integer(0), p = c.integer(1);
+    if (t >= 0 && p >= 0 && t < classes && p < classes) matrix[static_cast<size_t>(t * classes + p)] = c.integer(2);
+  }
+  return matrix;
 }
 
 }  // namespace sweep::report

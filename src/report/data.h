@@ -36,7 +36,10 @@ struct RunData {
   std::optional<double> test_loss, test_accuracy, test_precision, test_recall, test_f1;
   std::vector<EpochRow> epochs;
   int classes = 0;                // confusion matrix size (0 = none stored)
-  std::vector<int64_t> confusion; // classes x classes, row = true label
+  int64_t test_images = 0;        // the sum of its confusion matrix: the test images behind its metrics
+  // classes x classes, row = true label. Loaded only for the runs whose matrix
+  // is shown (load_confusion): 100,000 runs' matrices would be 80 MB for one table.
+  std::vector<int64_t> confusion;
 };
 
 struct LayerRow {
@@ -58,13 +61,17 @@ struct SweepData {
   std::vector<std::string> varied;   // dotted paths, in the sweep's order
   std::vector<RunData> runs;         // by id: the runs of its current grid (runs.in_grid = 1)
   int out_of_grid = 0;               // runs of earlier versions of the grid, not loaded
+  bool has_in_grid = true;           // false for a database older than schema version 4 (no runs.in_grid)
   std::map<std::string, ModelData> models;  // by hash, those the runs use
 };
 
 // Sweep names in the database, by id.
 std::vector<std::string> sweep_names(sqlite3* db);
-// One sweep with its runs, epochs, confusion matrices and models. Throws
+// One sweep with its runs, epochs, confusion matrix sizes and models. Throws
 // InputError when there is no sweep of that name (listing those there are).
 SweepData load_sweep(sqlite3* db, const std::string& name);
+// A run's confusion matrix (classes x classes, row = true label), as load_sweep
+// sized it; empty when it has none.
+std::vector<int64_t> load_confusion(sqlite3* db, const RunData& run);
 
 }  // namespace sweep::report

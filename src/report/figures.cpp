@@ -2,6 +2,7 @@
 // are in confusion.cpp.
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include "report/sections.h"
 #include "report/svg.h"
@@ -61,20 +62,35 @@ void section_curves(SweepReport& r) {
     r.md += "\n";
     accuracy_and_loss(r, best, "best", "the best " + std::to_string(best.size()) + " run" + (best.size() > 1 ? "s" : ""));
   }
+  std::unordered_map<int64_t, const RunData*> by_id;
+  for (const auto& run : r.sweep.runs) by_id.emplace(run.id, &run);
   for (const auto& f : r.factors) {
     if (f == "variant") continue;
-    const Effect e = effect_of(r.sweep, f, r.factors, r.noise_sd);
+    const Effect& e = r.effect(f);
     if (e.groups.empty()) continue;  // no like-for-like comparison to draw
     // The matched group with the most values: its best run at each value.
     const MatchedGroup* widest = &e.groups.front();
     for (const auto& g : e.groups)
       if (g.rows.size() > widest->rows.size()) widest = &g;
+    // More curves than a summary's limit would be a tangle: the best and the worst values.
+    std::vector<size_t> rows(widest->rows.size());
+    for (size_t k = 0; k < rows.size(); ++k) rows[k] = k;
+    if (r.summary && rows.size() > r.limits.series) {
+      std::stable_sort(rows.begin(), rows.end(), [&](size_t a, size_t b) {
+        return widest->rows[a].accuracy.mean > widest->rows[b].accuracy.mean;
+      });
+      std::vector<size_t> shown;
+      for (size_t k : head_and_tail(rows.size(), r.limits.series)) shown.push_back(rows[k]);
+      std::sort(shown.begin(), shown.end());
+      rows = shown;
+    }
     std::vector<std::pair<const RunData*, std::string>> runs;
-    for (const auto& row : widest->rows) {
+    for (size_t k : rows) {
+      const EffectRow& row = widest->rows[k];
       if (row.best_run < 0) continue;
-      for (const auto& run : r.sweep.runs)
-        if (run.id == row.best_run && !run.epochs.empty())
-          runs.emplace_back(&run, field_name(f, r.factors) + " " + value_text(row.value));
+      const auto it = by_id.find(row.best_run);
+      if (it != by_id.end() && !it->second->epochs.empty())
+        runs.emplace_back(it->second, field_name(f, r.factors) + " " + value_text(row.value));
     }
     if (runs.size() < 2) continue;
     const std::string name = field_name(f, r.factors);

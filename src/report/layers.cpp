@@ -35,6 +35,27 @@ std::string keras_type(const std::string& kind) {
   return it == names.end() ? kind : it->second;
 }
 
+// The configurations to describe: every one in a full report; in a summary,
+// those of the best results (Results' order), then any never finished, up to the limit.
+std::vector<const Cell*> shown_cells(const SweepReport& r) {
+  std::vector<const Cell*> cells;
+  for (const auto& c : r.cells) cells.push_back(&c);
+  if (!r.summary || cells.size() <= r.limits.configurations) return cells;
+  std::vector<size_t> cell_of(r.sweep.runs.size(), 0);
+  for (size_t c = 0; c < r.cells.size(); ++c)
+    for (size_t i : r.cells[c].runs) cell_of[i] = c;
+  std::vector<bool> taken(r.cells.size(), false);
+  std::vector<const Cell*> best;
+  for (size_t i : r.ranked)
+    if (best.size() < r.limits.configurations && !taken[cell_of[i]]) {
+      taken[cell_of[i]] = true;
+      best.push_back(&r.cells[cell_of[i]]);
+    }
+  for (size_t c = 0; c < r.cells.size() && best.size() < r.limits.configurations; ++c)
+    if (!taken[c]) best.push_back(&r.cells[c]);
+  return best;
+}
+
 }  // namespace
 
 LayerSettings layer_settings(const json& layer) {
@@ -105,12 +126,18 @@ void section_configurations(SweepReport& r) {
   r.md += "## Configurations\n\n";
   r.md += "One block per configuration (runs that differ only in their seed share a block). "
           "Training settings are on the first layer's row.\n\n";
+  const std::vector<const Cell*> cells = shown_cells(r);
+  if (cells.size() < r.cells.size())
+    r.md += "The configurations of the " + std::to_string(cells.size()) + " best results, of " +
+            thousands(static_cast<int64_t>(r.cells.size())) + " configurations.\n\n";
   r.md += "| | Filters | Kernel | Activation | Pool | Units | Dropout | Batch | Epochs | Learning rate | Optimizer |\n";
   r.md += "|---|---|---|---|---|---|---|---|---|---|---|\n";
-  for (const Cell& cell : r.cells) {
+  for (const Cell* cell_ptr : cells) {
+    const Cell& cell = *cell_ptr;
     const RunData& run = r.sweep.runs[cell.runs.front()];
-    std::string ids;
-    for (size_t i : cell.runs) ids += (ids.empty() ? "" : ", ") + std::to_string(r.sweep.runs[i].id);
+    std::vector<int64_t> run_ids;
+    for (size_t i : cell.runs) run_ids.push_back(r.sweep.runs[i].id);
+    const std::string ids = r.ids_text(run_ids);
     const std::string label = run_label(r.sweep, run, r.factors);
     r.md += "| **" + std::string(cell.runs.size() > 1 ? "Runs " : "Run ") + ids + "**" +
             (label.empty() ? "" : " (" + md_cell(label) + ")") + " | | | | | | | | | | |\n";
@@ -131,6 +158,8 @@ void section_configurations(SweepReport& r) {
     }
   }
   r.md += "\n";
+  if (cells.size() < r.cells.size())
+    r.md += r.more_line(r.cells.size() - cells.size(), "configurations are", r.runs_sql("id, varied, config", "", "id"));
 }
 
 void section_models(SweepReport& r) {
@@ -141,18 +170,19 @@ void section_models(SweepReport& r) {
     if (!users.count(run.model_hash)) order.push_back(run.model_hash);
     users[run.model_hash].push_back(run.id);
   }
-  int index = 0;
-  for (const auto& hash : order) {
-    ++index;
+  const size_t shown = r.summary ? std::min(order.size(), r.limits.models) : order.size();
+  if (shown < order.size())
+    r.md += "The first " + std::to_string(shown) + " of " + thousands(static_cast<int64_t>(order.size())) +
+            " architectures, in run order.\n\n";
+  std::map<std::string, const RunData*> first_user;
+  for (const auto& run : r.sweep.runs) first_user.emplace(run.model_hash, &run);
+  for (size_t index = 1; index <= shown; ++index) {
+    const std::string& hash = order[index - 1];
     const auto& ids = users[hash];
-    std::string used;
-    for (size_t i = 0; i < ids.size() && i < 12; ++i) used += (i ? ", " : "") + std::to_string(ids[i]);
-    if (ids.size() > 12) used += ", ... (" + std::to_string(ids.size()) + " runs)";
+    const std::string used = id_list(ids, 12);
     r.md += "### Model " + std::to_string(index) + " (run" + (ids.size() > 1 ? "s " : " ") + used + ")\n\n";
     auto it = r.sweep.models.find(hash);
-    const RunData* run = nullptr;
-    for (const auto& candidate : r.sweep.runs)
-      if (candidate.model_hash == hash) { run = &candidate; break; }
+    const RunData* run = first_user.at(hash);
     if (run) r.md += cat("`", architecture_text(model_layers(r.sweep, *run)), "`\n\n");
     if (it == r.sweep.models.end()) {
       r.md += "(No layer summary stored for this model.)\n\n";
@@ -169,6 +199,10 @@ void section_models(SweepReport& r) {
     r.md += "Total params: " + thousands(m.trainable + m.non_trainable) + "  \nTrainable params: " +
             thousands(m.trainable) + "  \nNon-trainable params: " + thousands(m.non_trainable) + "\n\n";
   }
+  if (shown < order.size())
+    r.md += r.more_line(order.size() - shown, "architectures are",
+                        "SELECT hash, spec, params_trainable + params_non_trainable AS params FROM models WHERE hash IN (" +
+                            r.runs_sql("model_hash", "", "id") + ")");
 }
 
 }  // namespace sweep::report

@@ -82,21 +82,21 @@ void section_reference(SweepReport& r) {
     const std::optional<double> theirs = number(item, "test_accuracy");
     const std::optional<double> their_loss = number(item, "test_loss");
     std::vector<double> ours, our_loss;
-    std::string ids;
+    std::vector<int64_t> ids;
     for (const auto& run : r.sweep.runs) {
       bool all = true;
       for (const auto& kv : item["match"]) all = all && matches(value_of(run, kv.first.as<std::string>()), kv.second);
       if (!all || run.status != "done" || !run.test_accuracy) continue;
       ours.push_back(*run.test_accuracy);
       if (run.test_loss) our_loss.push_back(*run.test_loss);
-      ids += (ids.empty() ? "" : ", ") + std::to_string(run.id);
+      ids.push_back(run.id);
     }
     const Stat s = stat_of(ours);
     const Stat l = stat_of(our_loss);
     r.md += "| " + md_cell(label) + " | " + fixed_or_dash(theirs, 4) + " | " +
             (s.n ? fixed(s.mean, 4) : std::string("-")) + " | " +
             (s.n && theirs ? fixed(s.mean - *theirs, 4) : std::string("-")) + " | " + fixed_or_dash(their_loss, 4) +
-            " | " + (l.n ? fixed(l.mean, 4) : std::string("-")) + " | " + (ids.empty() ? "none" : ids) + " |\n";
+            " | " + (l.n ? fixed(l.mean, 4) : std::string("-")) + " | " + (ids.empty() ? "none" : r.ids_text(ids)) + " |\n";
   }
   if (!notes.empty()) {
     r.md += "\n";

@@ -43,8 +43,8 @@ std::string dataset_text(const SweepReport& r) {
   // The confusion matrix counts every test image, so it gives the test-set size.
   int64_t test_count = 0;
   for (const auto& other : r.sweep.runs)
-    if (!other.confusion.empty()) {
-      for (int64_t c : other.confusion) test_count += c;
+    if (other.classes > 0) {
+      test_count = other.test_images;
       break;
     }
   text += "; test images: ";
@@ -67,8 +67,13 @@ void section_setup(SweepReport& r) {
 
   std::map<std::string, int> architectures;
   std::vector<std::string> arch_order;
+  std::map<std::string, std::string> by_model;  // a stored model's text, made once (not once per run)
   for (const auto& run : s.runs) {
-    const std::string a = architecture_text(model_layers(s, run));
+    const bool stored = s.models.count(run.model_hash) > 0;
+    auto it = stored ? by_model.find(run.model_hash) : by_model.end();
+    if (stored && it == by_model.end())
+      it = by_model.emplace(run.model_hash, architecture_text(model_layers(s, run))).first;
+    const std::string a = stored ? it->second : architecture_text(model_layers(s, run));
     if (architectures[a]++ == 0) arch_order.push_back(a);
   }
   if (arch_order.size() == 1) {
@@ -86,8 +91,15 @@ void section_setup(SweepReport& r) {
   } else {
     r.md += "- **Varied**:\n";
     for (const auto& f : r.factors) {
+      // A summary names the first and last of many values and counts the rest.
+      const auto all = values_of(s, f);
+      const auto shown = head_and_tail(all.size(), r.summary ? r.limits.values : all.size());
       std::string values;
-      for (const auto& v : values_of(s, f)) values += (values.empty() ? "" : ", ") + value_text(v);
+      for (size_t k = 0; k < shown.size(); ++k) {
+        if (k > 0 && shown[k] != shown[k - 1] + 1)
+          values += ", ... (" + thousands(static_cast<int64_t>(shown[k] - shown[k - 1] - 1)) + " more)";
+        values += (values.empty() ? "" : ", ") + value_text(all[shown[k]]);
+      }
       r.md += "  - " + field_name(f, r.factors) + " (`" + f + "`): " + values + "\n";
     }
   }
