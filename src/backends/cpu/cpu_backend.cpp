@@ -30,7 +30,17 @@ const dnnl::engine& process_engine() {
   return engine;
 }
 
+// GCC 12 knows the AVX512-BF16 and AMX feature names; clang 14 (the fuzz
+// build's compiler) rejects them, so there the answer comes from oneDNN's own
+// ISA detection, which knows both.
+#if defined(__clang__)
+// (Compared for equality: the enum's values are bit masks, not an order.)
+bool cpu_has_amx() { return dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_amx; }
+bool cpu_has_bf16() { return cpu_has_amx() || dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_bf16; }
+#else
 bool cpu_has_bf16() { return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16"); }
+bool cpu_has_amx() { return __builtin_cpu_supports("amx-tile"); }
+#endif
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -214,7 +224,7 @@ class CpuBackend final : public Backend {
     const dnnl::version_t* v = dnnl::version();
     isa += std::to_string(v->major) + "." + std::to_string(v->minor);
     isa += cpu_has_bf16() ? ", bf16-capable" : "";
-    isa += __builtin_cpu_supports("amx-tile") ? ", AMX" : "";
+    isa += cpu_has_amx() ? ", AMX" : "";
     return "CPU (" + isa + ")";
   }
   std::unique_ptr<Session> create_session(const ModelSpec& model, const OptimizerSpec& optimizer,
