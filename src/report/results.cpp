@@ -23,6 +23,25 @@ std::string factor_header(const SweepReport& r) {
   return h;
 }
 
+// A summary's ranked table keeps the best and the worst rows and drops the
+// middle: rows [cut, resume) are left out, marked by one row of dots.
+struct BestAndWorst {
+  size_t cut, resume;
+};
+
+BestAndWorst best_and_worst(const SweepReport& r, size_t n) {
+  const size_t cut = r.summary && n > r.limits.best_runs + r.limits.worst_runs ? r.limits.best_runs : n;
+  return {cut, cut < n ? n - r.limits.worst_runs : n};
+}
+
+// The row of dots where the dropped rows would be; `metric_cells` fills the
+// columns after the factors.
+void dots_row(SweepReport& r, const char* metric_cells) {
+  r.md += "| ... | ... |";
+  for (size_t f = 0; f < r.factors.size(); ++f) r.md += " ... |";
+  r.md += metric_cells;
+}
+
 std::string factor_cells(const SweepReport& r, const RunData& run) {
   std::string cells;
   for (const auto& f : r.factors) cells += cat(" ", md_cell(value_text(value_of(run, f))), " |");
@@ -37,14 +56,9 @@ void per_run_table(SweepReport& r) {
   r.md += "---:|---:|---:|---:|---:|---:|---:|---:|\n";
   // A summary shows the best and the worst, and a row of dots where the rest would be.
   const size_t n = r.ranked.size();
-  const size_t cut = r.summary && n > r.limits.best_runs + r.limits.worst_runs ? r.limits.best_runs : n;
-  const size_t resume = cut < n ? n - r.limits.worst_runs : n;
+  const auto [cut, resume] = best_and_worst(r, n);
   for (size_t k = 0; k < n; ++k) {
-    if (k == cut && cut < n) {
-      r.md += "| ... | ... |";
-      for (size_t f = 0; f < r.factors.size(); ++f) r.md += " ... |";
-      r.md += " ... | | | | | | | |\n";
-    }
+    if (k == cut && cut < n) dots_row(r, " ... | | | | | | | |\n");
     if (k >= cut && k < resume) continue;
     const RunData& run = r.sweep.runs[r.ranked[k]];
     const int rank = static_cast<int>(k) + 1;
@@ -80,14 +94,9 @@ void per_cell_table(SweepReport& r) {
   std::stable_sort(order.begin(), order.end(),
                    [](const Cell* a, const Cell* b) { return a->accuracy.mean > b->accuracy.mean; });
   const size_t n = order.size();
-  const size_t cut = r.summary && n > r.limits.best_runs + r.limits.worst_runs ? r.limits.best_runs : n;
-  const size_t resume = cut < n ? n - r.limits.worst_runs : n;
+  const auto [cut, resume] = best_and_worst(r, n);
   for (size_t k = 0; k < n; ++k) {
-    if (k == cut && cut < n) {
-      r.md += "| ... | ... |";
-      for (size_t f = 0; f < r.factors.size(); ++f) r.md += " ... |";
-      r.md += " | ... | | | | | |\n";
-    }
+    if (k == cut && cut < n) dots_row(r, " | ... | | | | | |\n");
     if (k >= cut && k < resume) continue;
     const Cell* c = order[k];
     const int rank = static_cast<int>(k) + 1;
