@@ -60,6 +60,19 @@ std::string streamed(QueryFormat format, const Store::QueryResult& result, size_
 
 }  // namespace
 
+// True in an ASan or TSan build (GCC's macros; clang's __has_feature).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool sanitized_build = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool sanitized_build = true;
+#else
+constexpr bool sanitized_build = false;
+#endif
+#else
+constexpr bool sanitized_build = false;
+#endif
+
 TEST_CASE("csv follows RFC 4180: CRLF, quotes doubled, quoting only where needed, NULL empty") {
   CHECK(query_csv(sample()) ==
         "name,lr,count,note\r\n"
@@ -175,7 +188,14 @@ TEST_CASE("sweep query streams 300,000 rows as csv, json and table in bounded me
   rusage usage{};
   getrusage(RUSAGE_CHILDREN, &usage);
   INFO("peak RSS " << usage.ru_maxrss << " KB");
-  CHECK(usage.ru_maxrss < 40 * 1024);
+  // Under ASan/TSan the bound means nothing: freed memory sits in the
+  // sanitizer's quarantine (256 MB by default) and every byte has shadow bytes,
+  // so a streaming query there peaked at ~500 MB. The Release build checks it.
+  if (sanitized_build) {
+    MESSAGE("sanitizer build: peak RSS " << usage.ru_maxrss << " KB, not checked against the 40 MB bound");
+  } else {
+    CHECK(usage.ru_maxrss < 40 * 1024);
+  }
   auto ends_with = [](const std::string& text, const std::string& end) {
     return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
   };
