@@ -12,9 +12,10 @@
 #                            from the committed grids; any crash, hang,
 #                            sanitizer report or unlocated error fails
 #
-# Needs what scripts/setup.sh installs, plus clang and libclang-rt-14-dev for
-# `fuzz` (.ci/run installs them; users never need them). The GPU backend is left
-# out of these builds: CI has no GPU, and its module is built and checked apart.
+# Needs what scripts/setup.sh installs, plus clang, libclang-rt-14-dev and
+# libomp-dev for `fuzz` (.ci/run installs them; users never need them). The GPU
+# backend is left out of these builds: CI has no GPU, and its module is built
+# and checked apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 phase="${1:-}"
@@ -54,7 +55,7 @@ case "$phase" in
     # One process, a fixed time; -timeout: one input taking over 10 s is a hang.
     # A crashing input is left as build-fuzz/crash-*: copy it into
     # tests/fuzz/regressions/ so test_grid_fuzz_corpus replays it for good.
-    (cd build-fuzz && ./fuzz_grid -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+    (cd build-fuzz && tests/fuzz_grid -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
        -print_final_stats=1 "fuzz-corpus")
     ;;
   *)

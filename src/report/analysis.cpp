@@ -192,7 +192,10 @@ std::vector<std::pair<std::string, json>> fixed_settings(const SweepData& sweep)
   if (sweep.runs.empty()) return fixed_list;
   std::vector<std::pair<std::string, json>> first;
   flatten(sweep.runs.front().config, "", first);
-  for (auto& [path, value] : first) {
+  for (const auto& setting : first) {
+    // Named references, not a structured binding: clang 14 cannot capture one in a lambda.
+    const std::string& path = setting.first;
+    const json& value = setting.second;
     if (path == "variant" || path.rfind("model", 0) == 0 || path.empty()) continue;
     if (!relevant(sweep.runs.front().config, path, value)) continue;
     const bool same = std::all_of(sweep.runs.begin(), sweep.runs.end(),

@@ -29,8 +29,11 @@ inline std::string check_grid_bytes(const std::string& text) {
     if (at.file == kGridName && at.line < 1) return std::string("InputError without a line: ") + e.what();
     if (e.message().empty()) return "InputError without a message";
     const std::string what = e.what();
+    // A marker the input itself contains may be the user's text quoted back
+    // (a key named "train.basic_string..."), not a library's message.
     for (const char* library : {"json.exception", "yaml-cpp", "bad_alloc", "basic_string", "stoi", "stod"})
-      if (what.find(library) != std::string::npos) return "library text in an InputError: " + what;
+      if (what.find(library) != std::string::npos && text.find(library) == std::string::npos)
+        return "library text in an InputError: " + what;
   } catch (const std::exception& e) {
     return std::string("not an InputError: ") + e.what();
   }
