@@ -2,6 +2,7 @@
 // query it, resume it (nothing retrained), extend an axis (only the new cell
 // trains), and the error paths (bad grid, write SQL, missing database).
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -24,7 +25,9 @@ using sweep::test::read_file;
 using sweep::test::TempDir;
 
 // Run `sweep ARGS` in `dir`, capturing stdout and stderr.
-Result run_cli(const fs::path& dir, const std::vector<std::string>& args) { return sweep::test::run_sweep_cli(dir, args); }
+Result run_cli(const fs::path& dir, const std::vector<std::string>& args, const std::string& env = "") {
+  return sweep::test::run_sweep_cli(dir, args, env);
+}
 
 // A tiny sweep: 2,000 MNIST training images, 1 epoch, a small conv net.
 std::string grid(const std::string& learning_rates) {
@@ -169,6 +172,52 @@ TEST_CASE("sweep run, query, resume and extend a tiny grid") {
     CHECK(none.exit_code == 2);
     CHECK(none.err.find("results.db") != std::string::npos);
   }
+}
+
+TEST_CASE("a rerun of an unchanged grid whose runs are all done is told without expanding it") {
+  // The sweep records its grid's fingerprint (text, file stem, sweep version,
+  // expansion code). Pointing SWEEP_DATA_DIR at an empty folder makes any
+  // expansion fail (the dataset headers are checked while expanding), so an
+  // exit 0 there shows the grid was not expanded.
+  TempDir dir("cli_test");
+  fs::create_directories(dir.path / "no_data");
+  const std::string no_data = "SWEEP_DATA_DIR=" + sweep::test::shell_quote((dir.path / "no_data").string());
+  write(dir.path / "grid.yaml", grid("[0.001, 0.01]"));
+  Result run = run_cli(dir.path, {"run", "grid.yaml", "--quiet", "--backend", "cpu"});
+  INFO(run.out, run.err);
+  REQUIRE(run.exit_code == 0);
+  const Result plan = run_cli(dir.path, {"plan", "grid.yaml"}, no_data);
+  CHECK(plan.exit_code == 2);  // expanding needs the data
+
+  run = run_cli(dir.path, {"run", "grid.yaml", "--quiet", "--backend", "cpu"}, no_data);
+  CHECK(run.exit_code == 0);
+  CHECK(run.out == "sweep 'tiny': all 2 runs are already done in results.db; nothing to train\n");
+  // A backend that cannot run here is still bad input, even with nothing to train.
+  CHECK(run_cli(dir.path, {"run", "grid.yaml", "--backend", "tpu"}, no_data).exit_code == 2);
+
+  // Any change to the text (a comment too) means another fingerprint: expanded again.
+  write(dir.path / "grid.yaml", grid("[0.001, 0.01]") + "# a comment\n");
+  run = run_cli(dir.path, {"run", "grid.yaml", "--quiet", "--backend", "cpu"}, no_data);
+  CHECK(run.exit_code == 2);
+  run = run_cli(dir.path, {"run", "grid.yaml", "--quiet", "--backend", "cpu"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.out.find("already done") != std::string::npos);
+  // The same text under another file name may name another sweep: expanded.
+  write(dir.path / "other.yaml", grid("[0.001, 0.01]") + "# a comment\n");
+  CHECK(run_cli(dir.path, {"run", "other.yaml", "--quiet", "--backend", "cpu"}, no_data).exit_code == 2);
+
+  // A run that is not done (failed, say) is trained again: no shortcut.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open((dir.path / "results.db").string().c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "UPDATE runs SET status = 'failed' WHERE id = 2", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  CHECK(run_cli(dir.path, {"run", "grid.yaml", "--quiet", "--backend", "cpu"}, no_data).exit_code == 2);
+  run = run_cli(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
+  CHECK(run.exit_code == 0);
+  CHECK(run.out.find("2 runs, 1 already done, 1 to train") != std::string::npos);
+  run = run_cli(dir.path, {"run", "grid.yaml", "--quiet", "--backend", "cpu"}, no_data);
+  CHECK(run.exit_code == 0);
+  CHECK(run.out.find("all 2 runs are already done") != std::string::npos);
 }
 
 TEST_CASE("help and version") {

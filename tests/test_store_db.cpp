@@ -25,8 +25,8 @@ namespace {
 // A planned run without going through the grid: flatten -> dense(units) -> dense(10).
 PlannedRun planned(double learning_rate, int batch_size, int hidden_units = 16) {
   PlannedRun run;
-  run.config = {{"train", {{"optimizer", "adam"}, {"learning_rate", learning_rate}, {"batch_size", batch_size}, {"epochs", 1}}},
-                {"model", {{"hidden", hidden_units}}}};
+  run.config = json{{"train", {{"optimizer", "adam"}, {"learning_rate", learning_rate}, {"batch_size", batch_size}, {"epochs", 1}}},
+                    {"model", {{"hidden", hidden_units}}}}.dump();
   run.hash = "h" + std::to_string(learning_rate) + "_" + std::to_string(batch_size) + "_" + std::to_string(hidden_units);
   run.varied = {{"train.learning_rate", learning_rate}, {"train.batch_size", batch_size}};
   run.seed = 7;
@@ -155,12 +155,13 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
   TempDir dir("store_test");
   const std::string path = dir.file("old.db");
   Store::open(path)->upsert_sweep(sweep_named("kept", {}), {planned(0.001, 32)});
-  // Turn it back into a version 1 database: what steps 2 to 4 add is not there
+  // Turn it back into a version 1 database: what steps 2 to 5 add is not there
   // yet (the results view goes too: it reads in_grid; opening rebuilds it).
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
   REQUIRE(sqlite3_exec(raw, "DROP VIEW results; DROP TABLE slurm_submissions; ALTER TABLE runs DROP COLUMN in_grid; "
-                             "ALTER TABLE runs DROP COLUMN owner; PRAGMA user_version = 1",
+                             "ALTER TABLE runs DROP COLUMN owner; ALTER TABLE sweeps DROP COLUMN grid_fingerprint; "
+                             "ALTER TABLE sweeps DROP COLUMN grid_runs; PRAGMA user_version = 1",
                        nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
@@ -176,6 +177,9 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
   CHECK(scalar(*store, "SELECT COUNT(*) FROM runs WHERE in_grid = 1") == "1");
   CHECK(scalar(*store, "SELECT name FROM sweeps") == "kept");
   CHECK(scalar(*store, "SELECT COUNT(*) FROM results") == "1");
+  // No fingerprint yet: such a sweep is always expanded again.
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM sweeps WHERE grid_fingerprint IS NULL AND grid_runs IS NULL") == "1");
+  CHECK_FALSE(store->sweep_by_fingerprint("anything").has_value());
 }
 
 TEST_CASE("files that are not sweep databases are refused, missing ones for reading too") {
@@ -194,6 +198,40 @@ TEST_CASE("files that are not sweep databases are refused, missing ones for read
   CHECK_THROWS_WITH_AS(Store::open(dir.file("missing.db"), Store::Mode::read_only),
                        doctest::Contains("no results database"), InputError);
   CHECK_FALSE(fs::exists(dir.file("missing.db")));
+}
+
+TEST_CASE("a sweep is found by its grid's fingerprint, with its count of runs and of done runs") {
+  TempDir dir("store_test");
+  auto store = Store::open(dir.file("r.db"));
+  auto sweep = sweep_named("lr", {"train.learning_rate"});
+  sweep.fingerprint = "f1";
+  std::vector<PlannedRun> runs = {planned(0.001, 32), planned(0.01, 32)};
+  const int64_t id = store->upsert_sweep(sweep, runs);
+  auto progress = store->sweep_by_fingerprint("f1");
+  REQUIRE(progress.has_value());
+  CHECK(progress->name == "lr");
+  CHECK(progress->runs == 2);
+  CHECK(progress->done == 0);
+  for (const RunRow& row : store->runs_of(id)) {
+    store->start_run(row.id, "ref", "cpu", 1);
+    store->finish_run(row.id, done_result(0.9));
+  }
+  CHECK(store->sweep_by_fingerprint("f1")->done == 2);
+  CHECK_FALSE(store->sweep_by_fingerprint("f2").has_value());
+  CHECK_FALSE(store->sweep_by_fingerprint("").has_value());
+  // The grid changed (a third value): the new fingerprint replaces the old,
+  // and its done runs are only those still in the grid.
+  sweep.fingerprint = "f2";
+  runs = {planned(0.001, 32), planned(0.1, 32), planned(1.0, 32)};
+  store->upsert_sweep(sweep, runs);
+  CHECK_FALSE(store->sweep_by_fingerprint("f1").has_value());
+  progress = store->sweep_by_fingerprint("f2");
+  REQUIRE(progress.has_value());
+  CHECK(progress->runs == 3);
+  CHECK(progress->done == 1);
+  // Read-only opens answer too (sweep run asks before it writes anything).
+  store.reset();
+  CHECK(Store::open(dir.file("r.db"), Store::Mode::read_only)->sweep_by_fingerprint("f2")->runs == 3);
 }
 
 TEST_CASE("upsert_sweep keeps existing runs' status and adds new cells") {

@@ -34,7 +34,7 @@ std::string reused_pid_owner() { return this_host() + ":" + std::to_string(::get
 PlannedRun planned(const std::string& hash) {
   PlannedRun run;
   run.hash = hash;
-  run.config = {{"name", hash}};
+  run.config = json{{"name", hash}}.dump();
   return run;
 }
 
@@ -178,8 +178,10 @@ TEST_CASE("a version 2 database gains runs.owner (NULL: stale); read-only opens 
     const int64_t id = store->upsert_sweep(sweep_named("old"), {planned("a"), planned("b")});
     exec(*store, "UPDATE runs SET status = 'running' WHERE id = " + std::to_string(store->runs_of(id)[0].id));
     // Back to version 2: the runs table as version 2 made it, without owner
-    // and in_grid (and no results view, which reads in_grid; opening rebuilds it).
+    // and in_grid, sweeps without grid_fingerprint and grid_runs (and no
+    // results view, which reads in_grid; opening rebuilds it).
     exec(*store, "DROP VIEW results; ALTER TABLE runs DROP COLUMN in_grid; ALTER TABLE runs DROP COLUMN owner; "
+                 "ALTER TABLE sweeps DROP COLUMN grid_fingerprint; ALTER TABLE sweeps DROP COLUMN grid_runs; "
                  "PRAGMA user_version = 2");
     CHECK(store->query("SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'owner'").rows[0][0] == "0");
   }

@@ -89,6 +89,16 @@ fs::path gpu_module_path() {
   return core_library_dir() / "libsweep_gpu.so";
 }
 
+bool gpu_driver_present() {
+  static const bool present = [] {
+    void* driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (driver == nullptr) return false;
+    dlclose(driver);
+    return true;
+  }();
+  return present;
+}
+
 std::vector<std::string> backend_names() {
   std::error_code ec;
   if (fs::exists(gpu_module_path(), ec)) return {"ref", "cpu", "gpu"};

@@ -27,11 +27,13 @@ struct PlanOptions {
 
 int run_plan(const PlanOptions& options) {
   const ExpandedGrid grid = load_grid(options.grid);
-  const std::vector<PlannedRun> runs = plan_grid(grid);
+  // Runs are planned one at a time (not plan_grid): a 100,000-run grid's
+  // PlannedRuns would double what the expanded grid already holds.
+  const std::vector<ExpandedRun>& runs = grid.runs;
 
   // The variant's name is a column unless the grid already lists it as varied.
   bool any_variant = false, any_repeat = false;
-  for (const PlannedRun& run : runs) {
+  for (const ExpandedRun& run : runs) {
     any_variant = any_variant || !run.variant.empty();
     any_repeat = any_repeat || run.repeat > 0;
   }
@@ -49,8 +51,10 @@ int run_plan(const PlanOptions& options) {
 
   std::vector<std::vector<std::string>> rows;
   double total_seconds = 0;
+  std::map<std::string, size_t> first_of_model;  // model hash -> first run using it (for --summary)
   for (size_t i = 0; i < runs.size(); ++i) {
-    const PlannedRun& run = runs[i];
+    const PlannedRun run = plan_grid_run(grid, i);
+    if (options.summary) first_of_model.emplace(model_hash(run.model_spec), i);
     auto& row = rows.emplace_back();
     row.push_back(std::to_string(i + 1));
     if (any_variant) row.push_back(run.variant);
@@ -72,14 +76,13 @@ int run_plan(const PlanOptions& options) {
             << cores << (cores == 1 ? " core" : " cores") << " (estimates from the cost model)\n";
 
   if (options.summary) {
-    std::map<std::string, bool> shown;  // one summary per distinct architecture
-    for (size_t i = 0; i < runs.size(); ++i) {
-      const std::string hash = model_hash(runs[i].model_spec);
-      if (shown[hash]) continue;
-      shown[hash] = true;
-      std::cout << "\nModel " << hash << " (first used by run " << i + 1 << "):\n"
-                << keras_summary(runs[i].model_spec);
-    }
+    // One summary per distinct architecture, in the order of first use.
+    std::vector<std::pair<size_t, std::string>> models;
+    for (const auto& [hash, first] : first_of_model) models.emplace_back(first, hash);
+    std::sort(models.begin(), models.end());
+    for (const auto& [first, hash] : models)
+      std::cout << "\nModel " << hash << " (first used by run " << first + 1 << "):\n"
+                << keras_summary(plan_grid_run(grid, first).model_spec);
   }
   return 0;
 }

@@ -1,5 +1,8 @@
 // sweep run GRID [--db PATH] ...: train every run of a grid that is not done.
+#include <filesystem>
 #include <iostream>
+#include <optional>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -27,7 +30,38 @@ struct RunOptions {
   SlurmRunOptions slurm;
 };
 
+// A rerun of a grid that is all done, told without expanding it: the
+// database has a sweep recorded from a grid with the same fingerprint (the
+// same text, file stem, sweep version and expansion code, so the same runs)
+// and every one of its runs is done. A 100,000-run grid takes seconds to
+// expand; this takes milliseconds. Reads only: the database is not created.
+bool all_done_already(const RunOptions& options) {
+  if (options.executor != "local") return false;
+  std::error_code ec;
+  if (!std::filesystem::exists(options.db, ec)) return false;
+  std::string text;
+  try {
+    text = read_grid_file(options.grid);
+  } catch (const InputError&) {
+    return false;  // load_grid says what is wrong
+  }
+  std::optional<SweepProgress> progress;
+  try {
+    const auto store = Store::open(options.db, Store::Mode::read_only);
+    progress = store->sweep_by_fingerprint(grid_fingerprint(text, options.grid));
+  } catch (const std::runtime_error&) {
+    return false;  // not (yet) a results database: the full path creates or refuses it
+  }
+  if (!progress || progress->runs <= 0 || progress->done != progress->runs) return false;
+  check_schedule_options(options.schedule);  // a backend that cannot run here is still exit 2
+  std::cout << "sweep '" << progress->name << "': all " << progress->runs
+            << (progress->runs == 1 ? " run is" : " runs are") << " already done in " << options.db
+            << "; nothing to train\n";
+  return true;
+}
+
 int run_run(RunOptions options) {
+  if (all_done_already(options)) return kExitOk;
   // Everything that can be wrong with the input is found before the database
   // is touched: a bad grid or backend leaves no file behind.
   const ExpandedGrid grid = load_grid(options.grid);
@@ -36,11 +70,9 @@ int run_run(RunOptions options) {
   // mean "nothing written".
   check_schedule_options(options.schedule);
   if (options.executor == "slurm") slurm::require_sbatch();
-  const std::vector<PlannedRun> runs = plan_grid(grid);
-
   auto store = Store::open(options.db);
   GridChange change;
-  const int64_t sweep_id = store->upsert_sweep(sweep_record(grid), runs, &change);
+  const int64_t sweep_id = record_sweep(*store, grid, &change);
   if (!options.schedule.quiet) {
     auto runs_text = [](int n) { return std::to_string(n) + (n == 1 ? " run" : " runs"); };
     if (change.left > 0)
@@ -59,14 +91,17 @@ int run_run(RunOptions options) {
 
   // Only this grid's runs count: the sweep may hold runs of earlier versions
   // of it, and another sweep of the database may hold the same config.
-  std::unordered_map<std::string, const RunRow*> row_by_hash;
-  const std::vector<RunRow> rows = store->runs_of(sweep_id);
-  for (const RunRow& row : rows) row_by_hash[row.hash] = &row;
   int done = 0, elsewhere = 0;  // elsewhere: running in another live sweep process, left to it
-  for (const ExpandedRun& run : grid.runs) {
-    const RunRow* row = row_by_hash[run.config.hash];
-    if (row && row->status == RunStatus::done) ++done;
-    if (row && row->status == RunStatus::running && !owner_is_stale(row->owner)) ++elsewhere;
+  {  // (the rows are read again by the scheduler: not held while it trains)
+    std::unordered_map<std::string, const RunRow*> row_by_hash;
+    const std::vector<RunRow> rows = store->runs_of(sweep_id);
+    for (const RunRow& row : rows) row_by_hash[row.hash] = &row;
+    for (const ExpandedRun& run : grid.runs) {
+      const auto found = row_by_hash.find(run.config.hash);
+      const RunRow* row = found == row_by_hash.end() ? nullptr : found->second;
+      if (row && row->status == RunStatus::done) ++done;
+      if (row && row->status == RunStatus::running && !owner_is_stale(row->owner)) ++elsewhere;
+    }
   }
   const int total = static_cast<int>(grid.runs.size());
   if (done == total) {

@@ -5,11 +5,21 @@
 
 namespace sweep::cli {
 
+PlannedRun plan_grid_run(const ExpandedGrid& grid, size_t index) {
+  const ExpandedRun& run = grid.runs[index];
+  return plan_run(run, estimate_run_seconds(run.config, 1));
+}
+
 std::vector<PlannedRun> plan_grid(const ExpandedGrid& grid) {
   std::vector<PlannedRun> runs;
   runs.reserve(grid.runs.size());
-  for (const ExpandedRun& run : grid.runs) runs.push_back(plan_run(run, estimate_run_seconds(run.config, 1)));
+  for (size_t i = 0; i < grid.runs.size(); ++i) runs.push_back(plan_grid_run(grid, i));
   return runs;
+}
+
+int64_t record_sweep(Store& store, const ExpandedGrid& grid, GridChange* change) {
+  return store.upsert_sweep(
+      sweep_record(grid), grid.runs.size(), [&grid](size_t i) { return plan_grid_run(grid, i); }, change);
 }
 
 SweepRecord sweep_record(const ExpandedGrid& grid) {
@@ -19,6 +29,7 @@ SweepRecord sweep_record(const ExpandedGrid& grid) {
   sweep.grid_path = grid.path;
   sweep.grid_text = grid.text;
   sweep.varied = grid.varied;
+  sweep.fingerprint = grid.fingerprint;
   return sweep;
 }
 

@@ -75,10 +75,9 @@ TrainSpec train_spec_from(const json& t) {
 
 }  // namespace
 
-RunConfig parse_run_config(const json& config) {
+RunConfig parse_run_config(const json& config, json* canonical_tree) {
   RunConfig rc;
-  rc.canonical = canonical_json(config);
-  const json& c = rc.canonical;
+  json c = canonical_json(config);
   rc.dataset = dataset_from(c.at("dataset"));
   rc.optimizer = optimizer_spec_from(c.at("train"));
   rc.train = train_spec_from(c.at("train"));
@@ -105,7 +104,13 @@ RunConfig parse_run_config(const json& config) {
                          ": " + e.message(),
                      {}, "model.builder");
   }
-  rc.hash = hex64(fnv1a64(c.dump()));
+  // Held for every run of a grid: no slack from the string's growth, nor the
+  // layer vector's.
+  rc.canonical = c.dump();
+  rc.canonical.shrink_to_fit();
+  m.layers.shrink_to_fit();
+  rc.hash = hex64(fnv1a64(rc.canonical));
+  if (canonical_tree) *canonical_tree = std::move(c);
   return rc;
 }
 

@@ -92,8 +92,11 @@ struct RunConfig {
   OptimizerSpec optimizer;
   TrainSpec train;
   std::string variant;
-  json canonical;   // the canonical JSON this was parsed from (defaults filled)
-  std::string hash; // hex64(fnv1a64(canonical.dump()))
+  // The canonical JSON this was parsed from (defaults filled), as compact
+  // text: the runs table's config column. Text, not a json tree: a tree costs
+  // ~5 KB a run, which a 100,000-run grid cannot afford.
+  std::string canonical;
+  std::string hash; // hex64(fnv1a64(canonical))
 };
 
 // Parse one expanded run's JSON. Fills defaults, validates types and ranges
@@ -102,7 +105,9 @@ struct RunConfig {
 // InputError whose field() is the dotted JSON path of the offending value
 // (e.g. "train.learning_rate", "model.layers.3.kernel"); the grid stage maps
 // that path back to a file, line and column.
-RunConfig parse_run_config(const json& config);
+// canonical_tree, when given, receives the canonical JSON as a tree (the
+// expansion reads a few values from it without parsing the text again).
+RunConfig parse_run_config(const json& config, json* canonical_tree = nullptr);
 
 // The canonical JSON of a config: every field present, defaults filled,
 // keys in a fixed order. parse_run_config(canonical_json(c)) == c.

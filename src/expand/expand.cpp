@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "config/schema.h"
 #include "data/dataset.h"
@@ -292,38 +293,8 @@ ExpandedGrid expand_grid(const GridSpec& g) {
   out.description = g.description;
   out.path = g.path;
   out.text = g.text;
-  std::vector<json> user_level;  // each kept run's configuration before canonicalisation
-  std::map<std::string, size_t> index_of_hash;
-  for (int r = 0; r < g.repeats; ++r) {
-    for (const Cell& c : x.cells) {
-      json run = x.apply(c);
-      const json* seed = get_path(run, "train.seed");
-      if (r > 0) {
-        const int64_t base_seed = seed && seed->is_number_integer() ? seed->get<int64_t>() : 0;
-        set_path(run, "train.seed", base_seed + r);
-      }
-      if (c.variant >= 0) run["variant"] = x.variant_name(c.variant);
-      ExpandedRun er;
-      try {
-        er.config = parse_run_config(run);
-        check_fits_data(er.config);  // from the IDX headers: what would fail at run time fails here
-      } catch (const InputError& e) {
-        x.rethrow_for_cell(e, c);
-      }
-      if (auto it = index_of_hash.find(er.config.hash); it != index_of_hash.end()) {
-        out.notes.push_back("dropped the cell " + x.describe(c) + (r ? " (repeat " + std::to_string(r) + ")" : "") +
-                            ": the same configuration as run " + std::to_string(it->second + 1));
-        continue;
-      }
-      index_of_hash[er.config.hash] = out.runs.size();
-      er.variant = x.variant_name(c.variant);
-      er.repeat = r;
-      out.runs.push_back(std::move(er));
-      user_level.push_back(std::move(run));
-    }
-  }
 
-  // Varied fields: candidates in grid order, kept when they take two values.
+  // Fields that may vary: candidates in grid order, kept when they take two values.
   std::vector<std::string> candidates;
   auto candidate = [&](const std::string& p) {
     if (std::find(candidates.begin(), candidates.end(), p) == candidates.end()) candidates.push_back(p);
@@ -341,23 +312,67 @@ ExpandedGrid expand_grid(const GridSpec& g) {
     for (const std::string& p : leaves)
       if (p != "model.layers") candidate(p);
   }
-  auto value_of = [&](size_t run, const std::string& path) {
-    if (const json* v = get_path(user_level[run], path)) return *v;
-    if (const json* v = get_path(out.runs[run].config.canonical, path)) return *v;
-    return json();
-  };
+
+  // Each kept run's values of the candidates: as the grid wrote them (an
+  // activation object stays one value), else as canonicalised (a default).
+  // Only these few values are kept, not the run's whole configuration tree.
+  std::vector<json> candidate_values;
+  std::unordered_map<std::string, size_t> index_of_hash;
+  json canonical;
+  out.runs.reserve(x.cells.size() * static_cast<size_t>(g.repeats));
+  for (int r = 0; r < g.repeats; ++r) {
+    const bool last_repeat = r + 1 == g.repeats;
+    for (Cell& c : x.cells) {
+      json run = x.apply(c);
+      const json* seed = get_path(run, "train.seed");
+      if (r > 0) {
+        const int64_t base_seed = seed && seed->is_number_integer() ? seed->get<int64_t>() : 0;
+        set_path(run, "train.seed", base_seed + r);
+      }
+      if (c.variant >= 0) run["variant"] = x.variant_name(c.variant);
+      ExpandedRun er;
+      try {
+        er.config = parse_run_config(run, &canonical);
+        check_fits_data(er.config);  // from the IDX headers: what would fail at run time fails here
+      } catch (const InputError& e) {
+        x.rethrow_for_cell(e, c);
+      }
+      if (auto it = index_of_hash.find(er.config.hash); it != index_of_hash.end()) {
+        out.notes.push_back("dropped the cell " + x.describe(c) + (r ? " (repeat " + std::to_string(r) + ")" : "") +
+                            ": the same configuration as run " + std::to_string(it->second + 1));
+        continue;
+      }
+      index_of_hash.emplace(er.config.hash, out.runs.size());
+      er.variant = x.variant_name(c.variant);
+      er.repeat = r;
+      json values = json::array();
+      for (const std::string& p : candidates) {
+        const json* v = get_path(run, p);
+        if (!v) v = get_path(canonical, p);
+        values.push_back(v ? *v : json());
+      }
+      candidate_values.push_back(std::move(values));
+      out.runs.push_back(std::move(er));
+      if (last_repeat) c = Cell{};  // used up: at 100,000 cells their values and locations add up
+    }
+  }
+
+  std::vector<size_t> varied_index;  // into candidates
   if (!g.variants.empty()) out.varied.push_back("variant");
-  for (const std::string& p : candidates) {
+  for (size_t k = 0; k < candidates.size(); ++k) {
     for (size_t i = 1; i < out.runs.size(); ++i)
-      if (value_of(i, p) != value_of(0, p)) {
-        out.varied.push_back(p);
+      if (candidate_values[i][k] != candidate_values[0][k]) {
+        out.varied.push_back(candidates[k]);
+        varied_index.push_back(k);
         break;
       }
   }
   for (size_t i = 0; i < out.runs.size(); ++i) {
     json varied = json::object();
-    for (const std::string& p : out.varied) varied[p] = p == "variant" ? json(out.runs[i].variant) : value_of(i, p);
+    if (!g.variants.empty()) varied["variant"] = out.runs[i].variant;
+    for (size_t k : varied_index) varied[candidates[k]] = std::move(candidate_values[i][k]);
     out.runs[i].varied = std::move(varied);
+    candidate_values[i] = json();
   }
   return out;
 }

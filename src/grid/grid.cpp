@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/hash.h"
 #include "config/schema.h"
 #include "expand/expand.h"
 #include "grid/grid_spec.h"
@@ -299,9 +300,19 @@ GridSpec read_grid(const std::string& yaml_text, const std::string& path) {
 }
 
 ExpandedGrid parse_grid(const std::string& yaml_text, const std::string& path) {
-  return expand_grid(read_grid(yaml_text, path));
+  ExpandedGrid grid = expand_grid(read_grid(yaml_text, path));
+  grid.fingerprint = grid_fingerprint(yaml_text, path);
+  return grid;
 }
 
 ExpandedGrid load_grid(const std::string& path) { return parse_grid(read_file(path), path); }
+
+std::string read_grid_file(const std::string& path) { return read_file(path); }
+
+std::string grid_fingerprint(const std::string& yaml_text, const std::string& path) {
+  const std::string key = std::string(SWEEP_VERSION) + '\0' + SWEEP_EXPANSION_CODE + '\0' +
+                          std::filesystem::path(path).stem().string() + '\0' + yaml_text;
+  return hex64(fnv1a64(key));
+}
 
 }  // namespace sweep

@@ -32,6 +32,7 @@ struct ExpandedGrid {
   std::vector<std::string> varied;  // dotted paths of every varied field, in grid order
   std::vector<ExpandedRun> runs;    // in expansion order; hashes are unique (duplicates dropped)
   std::vector<std::string> notes;   // things the user may want to know (e.g. duplicate cells dropped)
+  std::string fingerprint;          // grid_fingerprint(text, path)
 };
 
 // Read, validate and expand a grid file. Throws InputError (exit code 2) whose
@@ -40,5 +41,15 @@ struct ExpandedGrid {
 ExpandedGrid load_grid(const std::string& path);
 // The same from text (path used in messages and as the default name).
 ExpandedGrid parse_grid(const std::string& yaml_text, const std::string& path);
+
+// A grid file's text (InputError naming the file when it cannot be read).
+std::string read_grid_file(const std::string& path);
+
+// What determines the runs a grid expands to: its text, its file's stem (the
+// default name), this sweep version and a hash of the expansion's own source
+// code (the grid, expand, config, model and data stages, taken at build
+// time). Equal fingerprints expand to the same runs, so `sweep run` can see
+// that an unchanged grid is all done without expanding it again.
+std::string grid_fingerprint(const std::string& yaml_text, const std::string& path);
 
 }  // namespace sweep

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -148,6 +149,7 @@ int usable_gpus(const ScheduleOptions& options) {
     throw InputError("unknown backend '" + backend + "' (expected cpu, gpu, auto or ref)", {}, "backend");
   const auto names = backend_names();
   if (std::find(names.begin(), names.end(), "gpu") == names.end()) return 0;
+  if (!gpu_driver_present()) return 0;  // no NVIDIA driver: no GPU, whatever the module would say
   try {
     return std::max(0, get_backend("gpu").device_count());
   } catch (const std::exception&) {
@@ -433,11 +435,12 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
   const int gpus = usable_gpus(options);
   if (options.backend == "auto" && gpus == 0) tell_no_gpu_once(options);
 
-  std::map<std::string, RunRow> rows;
-  for (auto& row : store.runs_of(sweep_id)) rows.emplace(row.hash, std::move(row));
   SweepOutcome outcome;
   outcome.total = static_cast<int>(grid.runs.size());
   std::vector<Job> jobs;
+  // The rows are needed only to pick the jobs: freed before anything trains.
+  std::unordered_map<std::string, RunRow> rows;
+  for (auto& row : store.runs_of(sweep_id)) rows.emplace(row.hash, std::move(row));
   for (size_t i = 0; i < grid.runs.size(); ++i) {
     const ExpandedRun& run = grid.runs[i];
     const auto row = rows.find(run.config.hash);
@@ -455,6 +458,7 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
     }
     jobs.push_back(Job{&run, row->second.id, row->second.attempts, run_label(run, i), {}});
   }
+  std::unordered_map<std::string, RunRow>().swap(rows);
   ResourcePlan plan = plan_resources(options, available_cores(), static_cast<int>(jobs.size()), gpus);
   std::string threads_note;
   if (options.jobs == 0 && options.threads_per_run == 0 && plan.threads_per_run > 1)

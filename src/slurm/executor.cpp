@@ -92,7 +92,7 @@ SweepOutcome work(const std::string& db_path, const std::string& manifest_path, 
   fs::create_directories(shard.parent_path());
   // The task's own database: nothing else writes it, so no locking over NFS.
   auto store = Store::open(shard.string());
-  const int64_t sweep_id = store->upsert_sweep(cli::sweep_record(grid), cli::plan_grid(grid));
+  const int64_t sweep_id = cli::record_sweep(*store, grid);
   // A requeued task starts again in the same shard, maybe on another node:
   // every run its earlier incarnation left running is dead (Slurm ended it),
   // whatever host its owner names.

@@ -65,7 +65,7 @@ json make_manifest(const ExpandedGrid& grid, const std::vector<const ExpandedRun
                        {"varied", grid.varied}};
   json by_hash = json::object();
   for (const ExpandedRun* run : runs)
-    by_hash[run->config.hash] = {{"config", run->config.canonical},
+    by_hash[run->config.hash] = {{"config", json::parse(run->config.canonical)},
                                  {"varied", run->varied.is_null() ? json::object() : run->varied},
                                  {"variant", run->variant},
                                  {"repeat", run->repeat}};

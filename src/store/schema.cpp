@@ -59,11 +59,22 @@ void add_run_in_grid(sqlite3* db) {
   exec(db, "ALTER TABLE runs ADD COLUMN in_grid INTEGER NOT NULL DEFAULT 1 CHECK (in_grid IN (0, 1))");
 }
 
+// Version 5: what the sweep's grid was when it was last recorded: its
+// fingerprint (grid_fingerprint(): the text, the file's stem, the sweep
+// version and the expansion's code) and its run count. A `sweep run` of a grid
+// with the same fingerprint whose runs are all done needs no expansion to say
+// so. Rows of older versions get NULL: unknown, the grid is expanded.
+void add_sweep_fingerprint(sqlite3* db) {
+  exec(db, "ALTER TABLE sweeps ADD COLUMN grid_fingerprint TEXT");
+  exec(db, "ALTER TABLE sweeps ADD COLUMN grid_runs INTEGER");
+}
+
 constexpr Migration kMigrations[] = {
     {1, create_version_1},
     {2, add_slurm_submissions},
     {3, add_run_owner},
     {4, add_run_in_grid},
+    {5, add_sweep_fingerprint},
 };
 static_assert(std::size(kMigrations) == size_t(kSchemaVersion), "one migration step per schema version");
 

@@ -62,17 +62,16 @@ RunRow read_run(const Statement& stmt) {
   row.sweep_id = stmt.column_int(1);
   row.hash = stmt.column_text(2);
   row.status = status_from_text(stmt.column_text(3));
-  row.config = json::parse(stmt.column_text(4), nullptr, false);
-  row.attempts = static_cast<int>(stmt.column_int(5));
-  row.owner = stmt.column_text(6);
-  row.in_grid = stmt.column_int(7) != 0;
+  row.attempts = static_cast<int>(stmt.column_int(4));
+  row.owner = stmt.column_text(5);
+  row.in_grid = stmt.column_int(6) != 0;
   return row;
 }
 
 // A read-only database older than version 3 has no owner column (read NULL),
 // one older than 4 no in_grid (every run was in its grid: read 1).
 std::string run_columns(bool has_owner, bool has_in_grid) {
-  return std::string("SELECT id, sweep_id, hash, status, config, attempts, ") + (has_owner ? "owner" : "NULL") +
+  return std::string("SELECT id, sweep_id, hash, status, attempts, ") + (has_owner ? "owner" : "NULL") +
          ", " + (has_in_grid ? "in_grid" : "1") + " FROM runs";
 }
 
@@ -119,10 +118,16 @@ std::unique_ptr<Store> Store::open(const std::string& path, Mode mode) {
   const int version = store_detail::migrate(db, path, read_only);
   store->has_owner_ = version >= 3;
   store->has_in_grid_ = version >= 4;
+  store->has_fingerprint_ = version >= 5;
   return store;
 }
 
 int64_t Store::upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedRun>& runs, GridChange* change) {
+  return upsert_sweep(sweep, runs.size(), [&runs](size_t i) { return runs[i]; }, change);
+}
+
+int64_t Store::upsert_sweep(const SweepRecord& sweep, size_t run_count, const std::function<PlannedRun(size_t)>& run_at,
+                            GridChange* change) {
   std::lock_guard lock(mu_);
   if (mode_ == Mode::read_only) throw RuntimeError("upsert_sweep on a read-only store");
   Transaction txn(db_);
@@ -159,17 +164,17 @@ int64_t Store::upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedR
                        "INSERT INTO runs (sweep_id, hash, config, varied, variant, repeat, seed, model_hash, "
                        "cost_estimate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sweep_id, hash) DO UPDATE SET "
                        "varied = excluded.varied, cost_estimate = excluded.cost_estimate");
-  for (const PlannedRun& run : runs) {
+  json hashes = json::array();  // membership: exactly these are in the grid
+  for (size_t i = 0; i < run_count; ++i) {
+    const PlannedRun run = run_at(i);
     const std::string model = upsert_model(db_, run);
-    upsert_run.bind_int(1, sweep_id).bind_text(2, run.hash).bind_text(3, run.config.dump());
+    upsert_run.bind_int(1, sweep_id).bind_text(2, run.hash).bind_text(3, run.config);
     upsert_run.bind_text(4, (run.varied.is_null() ? json::object() : run.varied).dump()).bind_text(5, run.variant);
     upsert_run.bind_int(6, run.repeat).bind_int(7, static_cast<int64_t>(run.seed)).bind_text_or_null(8, model);
     upsert_run.bind_real(9, run.cost_estimate).run();
     upsert_run.reset();
+    hashes.push_back(run.hash);
   }
-  // Membership: exactly the planned hashes are in the grid.
-  json hashes = json::array();
-  for (const PlannedRun& run : runs) hashes.push_back(run.hash);
   const std::string in_plan = "hash IN (SELECT value FROM json_each(?))";
   GridChange counted;
   {
@@ -183,6 +188,9 @@ int64_t Store::upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedR
   }
   Statement mark(db_, "UPDATE runs SET in_grid = (" + in_plan + ") WHERE sweep_id = ?");
   mark.bind_text(1, hashes.dump()).bind_int(2, sweep_id).run();
+  Statement fingerprint(db_, "UPDATE sweeps SET grid_fingerprint = ?, grid_runs = ? WHERE id = ?");
+  fingerprint.bind_text_or_null(1, sweep.fingerprint).bind_int(2, static_cast<int64_t>(run_count));
+  fingerprint.bind_int(3, sweep_id).run();
   {
     Statement out(db_, "SELECT COUNT(*) FROM runs WHERE sweep_id = ? AND in_grid = 0");
     out.bind_int(1, sweep_id);
@@ -192,6 +200,17 @@ int64_t Store::upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedR
   store_detail::rebuild_results_view(db_);
   txn.commit();
   return sweep_id;
+}
+
+std::optional<SweepProgress> Store::sweep_by_fingerprint(const std::string& fingerprint) {
+  std::lock_guard lock(mu_);
+  if (!has_fingerprint_ || fingerprint.empty()) return std::nullopt;
+  Statement stmt(db_,
+                 "SELECT s.name, s.grid_runs, (SELECT COUNT(*) FROM runs r WHERE r.sweep_id = s.id AND r.in_grid = 1 "
+                 "AND r.status = 'done') FROM sweeps s WHERE s.grid_fingerprint = ? ORDER BY s.updated DESC LIMIT 1");
+  stmt.bind_text(1, fingerprint);
+  if (!stmt.step()) return std::nullopt;
+  return SweepProgress{stmt.column_text(0), stmt.column_int(1), stmt.column_int(2)};
 }
 
 std::optional<SweepRecord> Store::sweep_by_name(const std::string& name) {

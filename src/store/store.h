@@ -23,7 +23,8 @@ struct sqlite3;
 
 namespace sweep {
 
-inline constexpr int kSchemaVersion = 4;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid (docs/schema.md)
+inline constexpr int kSchemaVersion = 5;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid,
+                                          // 5: sweeps.grid_fingerprint and grid_runs (docs/schema.md)
 
 struct SweepRecord {
   int64_t id = 0;
@@ -35,12 +36,20 @@ struct SweepRecord {
   std::string host;     // filled by the store (this machine) when empty
   std::string version;  // sweep version that last ran it; SWEEP_VERSION when empty
   std::vector<std::string> varied;  // dotted config paths that vary across runs
+  std::string fingerprint;  // grid_fingerprint() of the grid that was recorded ('' = unknown)
+};
+
+// A sweep whose recorded grid has the fingerprint asked for, and how far it got.
+struct SweepProgress {
+  std::string name;
+  int64_t runs = 0;  // runs of its grid, as recorded when it was last planned
+  int64_t done = 0;  // of those, done (and in the grid)
 };
 
 // One expanded run as planned (before it trains).
 struct PlannedRun {
   std::string hash;
-  json config;            // canonical JSON
+  std::string config;     // canonical JSON text (RunConfig::canonical)
   json varied;            // {"train.learning_rate": 0.001, ...}: this run's values of the varied fields
   std::string variant;
   int repeat = 0;
@@ -57,7 +66,6 @@ struct RunRow {
   int64_t sweep_id = 0;
   std::string hash;
   RunStatus status = RunStatus::pending;
-  json config;
   int attempts = 0;  // how many times it was started
   std::string owner;  // the process that started its last attempt (store/owner.h); '' when NULL
   bool in_grid = true;  // false: its config left the sweep's grid (kept, but not part of the sweep now)
@@ -103,6 +111,14 @@ class Store {
   // `runs` is the whole grid: the sweep's other runs get in_grid = 0 (see
   // GridChange, written to *change when given). Returns the sweep id.
   int64_t upsert_sweep(const SweepRecord& sweep, const std::vector<PlannedRun>& runs, GridChange* change = nullptr);
+  // The same with the runs made one at a time, run_at(0) .. run_at(count - 1):
+  // a 100,000-run grid is recorded without holding every PlannedRun at once.
+  int64_t upsert_sweep(const SweepRecord& sweep, size_t count, const std::function<PlannedRun(size_t)>& run_at,
+                       GridChange* change = nullptr);
+
+  // The sweep last recorded from a grid with this fingerprint (nullopt when
+  // none, or in a database older than schema version 5).
+  std::optional<SweepProgress> sweep_by_fingerprint(const std::string& fingerprint);
 
   // A sweep by name (nullopt when the database has none of that name).
   std::optional<SweepRecord> sweep_by_name(const std::string& name);
@@ -158,6 +174,7 @@ class Store {
   Mode mode_;
   bool has_owner_ = true;    // false for a read-only database older than schema version 3
   bool has_in_grid_ = true;  // false for a read-only database older than schema version 4
+  bool has_fingerprint_ = true;  // false for a read-only database older than schema version 5
   std::recursive_mutex mu_;
 };
 

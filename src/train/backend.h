@@ -66,6 +66,10 @@ class Backend {
 
 // The backends compiled into this build: "ref", "cpu" and (with CUDA) "gpu".
 std::vector<std::string> backend_names();
+// Whether the NVIDIA driver's library (libcuda.so.1) can be loaded: without it
+// no GPU is usable, so `--backend auto` need not load the GPU module (and the
+// ~200 MB of CUDA libraries it maps) to learn that there is none.
+bool gpu_driver_present();
 // A backend by name; InputError for an unknown name, or for "gpu" in a build
 // without the GPU module ("this sweep has no GPU module (<path> does not exist...").
 Backend& get_backend(const std::string& name);
