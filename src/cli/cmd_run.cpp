@@ -1,9 +1,9 @@
 // sweep run GRID [--db PATH] ...: train every run of a grid that is not done.
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <stdexcept>
-#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -30,6 +30,12 @@ struct RunOptions {
   SlurmRunOptions slurm;
 };
 
+// What a rerun of a finished grid prints, by either path below.
+void say_all_done(const std::string& sweep, int64_t runs, const std::string& db) {
+  std::cout << "sweep '" << sweep << "': all " << runs << (runs == 1 ? " run is" : " runs are") << " already done in "
+            << db << "; nothing to train\n";
+}
+
 // A rerun of a grid that is all done, told without expanding it: the
 // database has a sweep recorded from a grid with the same fingerprint (the
 // same text, file stem, sweep version and expansion code, so the same runs)
@@ -54,9 +60,7 @@ bool all_done_already(const RunOptions& options) {
   }
   if (!progress || progress->runs <= 0 || progress->done != progress->runs) return false;
   check_schedule_options(options.schedule);  // a backend that cannot run here is still exit 2
-  std::cout << "sweep '" << progress->name << "': all " << progress->runs
-            << (progress->runs == 1 ? " run is" : " runs are") << " already done in " << options.db
-            << "; nothing to train\n";
+  say_all_done(progress->name, progress->runs, options.db);
   return true;
 }
 
@@ -105,8 +109,7 @@ int run_run(RunOptions options) {
   }
   const int total = static_cast<int>(grid.runs.size());
   if (done == total) {
-    std::cout << "sweep '" << grid.name << "': all " << total << (total == 1 ? " run is" : " runs are")
-              << " already done in " << options.db << "; nothing to train\n";
+    say_all_done(grid.name, total, options.db);
     return kExitOk;
   }
   if (!options.schedule.quiet)
