@@ -22,10 +22,21 @@ phase="${1:-}"
 jobs="$(nproc)"
 export SWEEP_DATA_DIR="$PWD/data"
 
-configure() {  # configure DIR CMAKE_ARGS...: a build folder with -O1 -g (sanitizers want frames)
+# configure DIR CMAKE_ARGS...: a build folder with -O1 -g1. Sanitizer reports
+# want frames with file:line, which -g1 (line tables) gives at a fifth less
+# compile time than -g. CMAKE_UNITY_BUILD compiles sweep_core's sources in
+# batches of 8, each batch one translation unit: the json/fmt/CLI11 templates
+# are instantiated, instrumented and optimised once per batch instead of once
+# per file. Measured on 2 cores: the ASan build's summed compile time fell
+# from 1,967 s to 613 s (-g1 and unity together), the TSan phase from 390 s to
+# 206 s, the fuzz build from 352 s to about 105 s (CI must stay under 30 min).
+# It also means two file-local helpers of one name in one batch collide: give
+# them one shared definition. The README's own build (scripts/setup.sh) stays
+# file by file, so a missing #include that a batch would hide still fails there.
+configure() {
   local dir=$1; shift
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_C_FLAGS="-O1 -g" -DCMAKE_CXX_FLAGS="-O1 -g" \
-        -DSWEEP_GPU=OFF -DSWEEP_WERROR=ON "$@" >/dev/null
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_C_FLAGS="-O1 -g1" -DCMAKE_CXX_FLAGS="-O1 -g1" \
+        -DCMAKE_UNITY_BUILD=ON -DSWEEP_GPU=OFF -DSWEEP_WERROR=ON "$@" >/dev/null
 }
 
 case "$phase" in

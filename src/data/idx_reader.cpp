@@ -25,7 +25,7 @@ struct GzCloser {
 using GzHandle = std::unique_ptr<gzFile_s, GzCloser>;
 
 // InputError's text is "<path>: <what>".
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
+[[noreturn]] void fail_file(const std::string& path, const std::string& what) {
   throw InputError(what, SourceLocation{path, 0, 0});
 }
 
@@ -46,10 +46,10 @@ uint32_t read_be32(const uint8_t* p) {
 // would slip through: check the gzip magic bytes ourselves first.
 void require_gzip_magic(const std::string& path) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) fail(path, "cannot be opened");
+  if (!file) fail_file(path, "cannot be opened");
   std::array<unsigned char, 2> magic{};
   const size_t got = std::fread(magic.data(), 1, magic.size(), file.get());
-  if (got < 2 || magic[0] != 0x1f || magic[1] != 0x8b) fail(path, "is not a gzip file (expected a .gz IDX file)");
+  if (got < 2 || magic[0] != 0x1f || magic[1] != 0x8b) fail_file(path, "is not a gzip file (expected a .gz IDX file)");
 }
 
 // Read up to `want` decompressed bytes, appending to out. Returns false at the
@@ -61,7 +61,7 @@ bool read_some(gzFile file, const std::string& path, size_t want, std::vector<ui
   while (filled < want) {
     const unsigned chunk = static_cast<unsigned>(std::min<size_t>(want - filled, size_t(1) << 24));
     const int got = gzread(file, out.data() + old_size + filled, chunk);
-    if (got < 0) fail(path, "is corrupt (gzip: " + gz_message(file, path) + ")");
+    if (got < 0) fail_file(path, "is corrupt (gzip: " + gz_message(file, path) + ")");
     if (got == 0) break;
     filled += static_cast<size_t>(got);
   }
@@ -70,37 +70,37 @@ bool read_some(gzFile file, const std::string& path, size_t want, std::vector<ui
   // itself; gzerror then says "unexpected end of file".
   int code = Z_OK;
   gzerror(file, &code);
-  if (code == Z_BUF_ERROR) fail(path, "is truncated (the gzip stream ends early)");
-  if (code != Z_OK && code != Z_STREAM_END) fail(path, "is corrupt (gzip: " + gz_message(file, path) + ")");
+  if (code == Z_BUF_ERROR) fail_file(path, "is truncated (the gzip stream ends early)");
+  if (code != Z_OK && code != Z_STREAM_END) fail_file(path, "is corrupt (gzip: " + gz_message(file, path) + ")");
   return filled == want;
 }
 
 }  // namespace
 
 IdxArray read_idx_gz_prefix(const std::string& path, int expected_magic, int64_t max_items) {
-  if (!std::filesystem::exists(path)) fail(path, "file not found");
+  if (!std::filesystem::exists(path)) fail_file(path, "file not found");
   require_gzip_magic(path);
   GzHandle file(gzopen(path.c_str(), "rb"));
-  if (!file) fail(path, "cannot be opened");
+  if (!file) fail_file(path, "cannot be opened");
   gzbuffer(file.get(), 1 << 18);
 
   std::vector<uint8_t> header;
-  if (!read_some(file.get(), path, 4, header)) fail(path, "is truncated: too short for an IDX header");
+  if (!read_some(file.get(), path, 4, header)) fail_file(path, "is truncated: too short for an IDX header");
   const uint32_t magic = read_be32(header.data());
   if (magic != static_cast<uint32_t>(expected_magic)) {
     const char* kind = expected_magic == kIdxImagesMagic ? " (images)" : expected_magic == kIdxLabelsMagic ? " (labels)" : "";
-    fail(path, "wrong IDX magic number: expected " + std::to_string(expected_magic) + kind + ", found " +
+    fail_file(path, "wrong IDX magic number: expected " + std::to_string(expected_magic) + kind + ", found " +
                    std::to_string(magic));
   }
   const int ndims = static_cast<int>(magic & 0xffu);
   if (!read_some(file.get(), path, size_t(4) * size_t(ndims), header))
-    fail(path, "is truncated: the header promises " + std::to_string(ndims) + " dimensions");
+    fail_file(path, "is truncated: the header promises " + std::to_string(ndims) + " dimensions");
 
   IdxArray result;
   int64_t item_size = 1;
   for (int d = 0; d < ndims; ++d) {
     const uint32_t size = read_be32(header.data() + 4 + 4 * d);
-    if (size > uint32_t(INT32_MAX)) fail(path, "has an implausible size " + std::to_string(size) + " in dimension " + std::to_string(d));
+    if (size > uint32_t(INT32_MAX)) fail_file(path, "has an implausible size " + std::to_string(size) + " in dimension " + std::to_string(d));
     result.dims.push_back(static_cast<int32_t>(size));
     if (d > 0) item_size *= size;
   }
@@ -109,13 +109,13 @@ IdxArray read_idx_gz_prefix(const std::string& path, int expected_magic, int64_t
   const int64_t promised = items * item_size;
   result.data.reserve(static_cast<size_t>(promised));
   if (!read_some(file.get(), path, static_cast<size_t>(promised), result.data))
-    fail(path, "is truncated: the header promises " + std::to_string(promised) + " bytes of data, the file has " +
+    fail_file(path, "is truncated: the header promises " + std::to_string(promised) + " bytes of data, the file has " +
                    std::to_string(result.data.size()));
   if (items == count) {
     // Whole file read: anything after the data means the header is wrong.
     std::vector<uint8_t> extra;
     read_some(file.get(), path, 1, extra);
-    if (!extra.empty()) fail(path, "has more data than its header describes (" + std::to_string(promised) + " bytes)");
+    if (!extra.empty()) fail_file(path, "has more data than its header describes (" + std::to_string(promised) + " bytes)");
   }
   return result;
 }

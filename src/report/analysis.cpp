@@ -13,8 +13,6 @@ std::string last_part(const std::string& field) {
   return dot == std::string::npos ? field : field.substr(dot + 1);
 }
 
-bool is_done(const RunData& run) { return run.status == "done" && run.test_accuracy.has_value(); }
-
 void flatten(const json& node, const std::string& prefix, std::vector<std::pair<std::string, json>>& out) {
   if (node.is_object() && !node.empty()) {
     for (auto it = node.begin(); it != node.end(); ++it)
@@ -137,7 +135,7 @@ std::vector<Cell> cells_of(const SweepData& sweep, const std::vector<std::string
     if (inserted) cells.push_back(Cell{key, {}, {}, {}, {}});
     Cell& cell = cells[it->second];
     cell.runs.push_back(i);
-    if (is_done(r)) cell.done.push_back(i);
+    if (r.done()) cell.done.push_back(i);
   }
   for (auto& cell : cells) {
     std::vector<double> acc, loss;
@@ -176,7 +174,7 @@ double binomial_se(double p, int64_t n) {
 int64_t test_images(const RunData& run) { return run.test_images; }
 
 std::string not_learning(const RunData& run) {
-  if (!is_done(run)) return "";
+  if (!run.done()) return "";
   const int classes = run.classes > 0 ? run.classes : 10;
   const double chance = 1.0 / classes;
   if (*run.test_accuracy <= 2 * chance)
@@ -208,7 +206,7 @@ std::vector<std::pair<std::string, json>> fixed_settings(const SweepData& sweep)
 std::vector<size_t> ranked_done(const SweepData& sweep) {
   std::vector<size_t> order;
   for (size_t i = 0; i < sweep.runs.size(); ++i)
-    if (is_done(sweep.runs[i])) order.push_back(i);
+    if (sweep.runs[i].done()) order.push_back(i);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return *sweep.runs[a].test_accuracy > *sweep.runs[b].test_accuracy;
   });

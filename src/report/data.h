@@ -40,6 +40,9 @@ struct RunData {
   // classes x classes, row = true label. Loaded only for the runs whose matrix
   // is shown (load_confusion): 100,000 runs' matrices would be 80 MB for one table.
   std::vector<int64_t> confusion;
+
+  // Finished with a test score: the runs every comparison is made from.
+  bool done() const { return status == "done" && test_accuracy.has_value(); }
 };
 
 struct LayerRow {

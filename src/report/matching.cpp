@@ -8,8 +8,6 @@
 namespace sweep::report {
 namespace {
 
-bool is_done(const RunData& run) { return run.status == "done" && run.test_accuracy.has_value(); }
-
 // A run as the comparisons see it: its factor value and the values of the
 // fields that must match, as JSON text (equal text = equal value).
 struct Profile {
@@ -54,7 +52,7 @@ std::vector<std::vector<size_t>> matched_runs(const SweepData& sweep, const std:
   std::vector<std::set<std::string>> values;
   for (size_t i = 0; i < sweep.runs.size(); ++i) {
     const RunData& r = sweep.runs[i];
-    if (!is_done(r)) continue;
+    if (!r.done()) continue;
     json key = json::array();
     for (const auto& f : others) key.push_back(value_of(r, f));
     key.push_back(layer_stack_without(r, factor));

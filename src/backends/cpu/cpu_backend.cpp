@@ -42,10 +42,6 @@ bool cpu_has_bf16() { return __builtin_cpu_supports("avx512bf16") || __builtin_c
 bool cpu_has_amx() { return __builtin_cpu_supports("amx-tile"); }
 #endif
 
-double now_ms() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 class CpuSession final : public Session {
  public:
   CpuSession(const ModelSpec& model, const OptimizerSpec& optimizer, const SessionOptions& options)

@@ -129,11 +129,11 @@ k::PoolGeom pool_geom(int64_t n, const Shape& in, const Shape& out, const LayerS
           s.pool_stride_h > 0 ? s.pool_stride_h : s.pool_h, s.pool_stride_w > 0 ? s.pool_stride_w : s.pool_w};
 }
 
+}  // namespace
+
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-
-}  // namespace
 
 Plan::~Plan() = default;
 

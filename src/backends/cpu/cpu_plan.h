@@ -21,6 +21,9 @@
 
 namespace sweep::cpu {
 
+// Milliseconds on the steady clock: the SWEEP_PROFILE timings of a session.
+double now_ms();
+
 // A zero-initialised, 64-byte-aligned block of memory.
 class Buffer {
  public:

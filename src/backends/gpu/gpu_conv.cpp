@@ -13,9 +13,6 @@
 namespace sweep::gpu {
 namespace {
 
-const float kOne = 1.0f;
-const float kZero = 0.0f;
-
 // cuDNN scratch one convolution may use; algorithms needing more are skipped.
 constexpr size_t kMaxWorkspace = size_t(256) << 20;
 

@@ -11,9 +11,6 @@
 namespace sweep::gpu {
 namespace {
 
-const float kOne = 1.0f;
-const float kZero = 0.0f;
-
 void copy_async(const GpuContext& ctx, const float* from, float* to, int64_t count) {
   SWEEP_GPU_CHECK(cudaMemcpyAsync(to, from, size_t(count) * sizeof(float), cudaMemcpyDeviceToDevice, ctx.stream));
 }

@@ -24,6 +24,10 @@
 
 namespace sweep::gpu {
 
+// cuDNN's alpha/beta scaling factors (host pointers): y = 1 * op(x) + 0 * y.
+inline constexpr float kOne = 1.0f;
+inline constexpr float kZero = 0.0f;
+
 // What every layer call needs: the session's stream, library handles and scratch.
 struct GpuContext {
   cudaStream_t stream = nullptr;
