@@ -1,7 +1,9 @@
 // End to end through the real `sweep run` binary: SIGINT stops a sweep
 // cleanly (exit 1, running runs `interrupted`, finished epochs kept) and the
 // same command finishes it; SIGKILL at a random moment loses and repeats no
-// finished run: the rerun completes every cell exactly once.
+// finished run: the rerun completes every cell exactly once, continuing the
+// runs it caught mid-training from their last epoch's checkpoint, to results
+// bit-identical to an uninterrupted sweep's.
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -41,8 +43,8 @@ void write_grid(const fs::path& path) {
 }
 
 // Starts `sweep run` with its output appended to `log`.
-pid_t start_sweep(const TempDir& temp) {
-  const std::string grid = (temp.path / "grid.yaml").string(), db = (temp.path / "results.db").string();
+pid_t start_sweep(const TempDir& temp, const std::string& db_name = "results.db") {
+  const std::string grid = (temp.path / "grid.yaml").string(), db = (temp.path / db_name).string();
   const std::string log = (temp.path / "sweep.log").string();
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
@@ -146,9 +148,16 @@ TEST_CASE("SIGKILL mid-sweep, then the same command: every cell done exactly onc
   TempDir temp("schedule_bin");
   write_grid(temp.path / "grid.yaml");
   const pid_t pid = start_sweep(temp);
-  // Kill it while some runs are done and others are running.
+  // Kill it while a run is in the middle of its training: two epochs
+  // recorded, so its first epoch's checkpoint is on disk.
   const bool caught = wait_until(
-      pid, [&] { return count(temp, "status = 'done'") >= 1 && count(temp, "status = 'running'") >= 1; }, 120);
+      pid,
+      [&] {
+        return scalar(temp, "SELECT COUNT(*) FROM epochs e JOIN runs r ON r.id = e.run_id "
+                            "WHERE r.status = 'running' GROUP BY r.id ORDER BY 1 DESC LIMIT 1")
+                   .value_or(0) >= 2;
+      },
+      120);
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
   if (!caught) MESSAGE("the sweep ended before the kill could land mid-run; checking the resume anyway");
@@ -185,4 +194,28 @@ TEST_CASE("SIGKILL mid-sweep, then the same command: every cell done exactly onc
     }
   }
   MESSAGE(finished_before.size(), " runs were done before the kill");
+  if (caught) {
+    CHECK(log_text(temp).find("resumed from its checkpoint after epoch") != std::string::npos);
+    CHECK(count(temp, "resumed_from_epoch > 0") >= 1);
+  }
+
+  // The same sweep without a kill: every run's results, to the last bit.
+  const pid_t straight = start_sweep(temp, "straight.db");
+  const auto straight_code = wait_exit(straight, 300);
+  REQUIRE_MESSAGE(straight_code.has_value(), log_text(temp));
+  REQUIRE(*straight_code == 0);
+  auto reference = Store::open((temp.path / "straight.db").string(), Store::Mode::read_only);
+  const std::string exact =
+      "SELECT hash, printf('%.17g|%.17g|%.17g|%.17g', test_loss, test_accuracy, train_loss, val_loss), "
+      "(SELECT group_concat(v, ',') FROM (SELECT printf('%.17g', loss) AS v FROM epochs e "
+      "WHERE e.run_id = r.id ORDER BY epoch)) "
+      "FROM runs r ORDER BY hash";
+  const auto want = reference->query(exact).rows;
+  const auto got = store->query(exact).rows;
+  REQUIRE(want.size() == got.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    CAPTURE(*want[i][0]);
+    CHECK(got[i][1] == want[i][1]);
+    CHECK(got[i][2] == want[i][2]);
+  }
 }

@@ -155,13 +155,15 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
   TempDir dir("store_test");
   const std::string path = dir.file("old.db");
   Store::open(path)->upsert_sweep(sweep_named("kept", {}), {planned(0.001, 32)});
-  // Turn it back into a version 1 database: what steps 2 to 5 add is not there
+  // Turn it back into a version 1 database: what steps 2 to 6 add is not there
   // yet (the results view goes too: it reads in_grid; opening rebuilds it).
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
   REQUIRE(sqlite3_exec(raw, "DROP VIEW results; DROP TABLE slurm_submissions; ALTER TABLE runs DROP COLUMN in_grid; "
                              "ALTER TABLE runs DROP COLUMN owner; ALTER TABLE sweeps DROP COLUMN grid_fingerprint; "
-                             "ALTER TABLE sweeps DROP COLUMN grid_runs; PRAGMA user_version = 1",
+                             "ALTER TABLE sweeps DROP COLUMN grid_runs; ALTER TABLE runs DROP COLUMN checkpoint; "
+                             "ALTER TABLE runs DROP COLUMN resumed_from_epoch; DROP TABLE evaluations; "
+                             "PRAGMA user_version = 1",
                        nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
@@ -180,6 +182,9 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
   // No fingerprint yet: such a sweep is always expanded again.
   CHECK(scalar(*store, "SELECT COUNT(*) FROM sweeps WHERE grid_fingerprint IS NULL AND grid_runs IS NULL") == "1");
   CHECK_FALSE(store->sweep_by_fingerprint("anything").has_value());
+  // Version 6: no model kept, not resumed, no evaluations.
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM runs WHERE checkpoint IS NULL AND resumed_from_epoch = 0") == "1");
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM evaluations") == "0");
 }
 
 TEST_CASE("files that are not sweep databases are refused, missing ones for reading too") {

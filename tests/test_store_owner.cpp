@@ -177,12 +177,14 @@ TEST_CASE("a version 2 database gains runs.owner (NULL: stale); read-only opens 
     auto store = Store::open(path);
     const int64_t id = store->upsert_sweep(sweep_named("old"), {planned("a"), planned("b")});
     exec(*store, "UPDATE runs SET status = 'running' WHERE id = " + std::to_string(store->runs_of(id)[0].id));
-    // Back to version 2: the runs table as version 2 made it, without owner
-    // and in_grid, sweeps without grid_fingerprint and grid_runs (and no
-    // results view, which reads in_grid; opening rebuilds it).
+    // Back to version 2: the runs table as version 2 made it, without owner,
+    // in_grid, checkpoint and resumed_from_epoch, sweeps without
+    // grid_fingerprint and grid_runs, no evaluations table (and no results
+    // view, which reads in_grid; opening rebuilds it).
     exec(*store, "DROP VIEW results; ALTER TABLE runs DROP COLUMN in_grid; ALTER TABLE runs DROP COLUMN owner; "
                  "ALTER TABLE sweeps DROP COLUMN grid_fingerprint; ALTER TABLE sweeps DROP COLUMN grid_runs; "
-                 "PRAGMA user_version = 2");
+                 "ALTER TABLE runs DROP COLUMN checkpoint; ALTER TABLE runs DROP COLUMN resumed_from_epoch; "
+                 "DROP TABLE evaluations; PRAGMA user_version = 2");
     CHECK(store->query("SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'owner'").rows[0][0] == "0");
   }
   {

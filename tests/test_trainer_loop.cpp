@@ -36,6 +36,8 @@ class FakeSession : public Session {
   explicit FakeSession(Script& script) : script_(script) {}
   Params get_params() const override { return {}; }
   void set_params(const Params&) override {}
+  OptimizerState optimizer_state() const override { return {}; }
+  void set_optimizer_state(const OptimizerState&) override {}
   StepStats train_step(const Samples&, std::span<const int32_t> indices) override {
     if (script_.steps == script_.throw_at_step) throw RuntimeError("device lost");
     const int epoch = script_.steps / script_.batches_per_epoch + 1;

@@ -74,10 +74,13 @@ python3 "$here/make_grid.py" "$RUN_N" "scale_$RUN_N" > "grid_$RUN_N.yaml"
 measure plan "$N" "$SWEEP" plan "grid_$N.yaml"
 echo "  $(tail -1 plan.out)"
 
-rm -f results.db results.db-wal results.db-shm
-measure run "$RUN_N" "$SWEEP" run "grid_$RUN_N.yaml" --db results.db --quiet
+rm -rf results.db results.db-wal results.db-shm results.db.d
+# --checkpoints none: this measures the orchestration; at 100,000 runs the
+# kept models (and their Adam moments) would take tens of GB (sweep plan says
+# how much), which is not what a grid this size is for.
+measure run "$RUN_N" "$SWEEP" run "grid_$RUN_N.yaml" --db results.db --quiet --checkpoints none
 echo "  $(tail -1 run.out)"
-measure rerun "$RUN_N" "$SWEEP" run "grid_$RUN_N.yaml" --db results.db --quiet
+measure rerun "$RUN_N" "$SWEEP" run "grid_$RUN_N.yaml" --db results.db --quiet --checkpoints none
 echo "  $(tail -1 rerun.out)"
 
 measure report "$RUN_N" "$SWEEP" report results.db -o report.md

@@ -17,7 +17,7 @@ int run_collect(const std::string& db) {
   const slurm::CollectSummary summary = slurm::collect_shards(db);
   for (const std::string& note : summary.notes) std::cout << "note: " << note << "\n";
   std::cout << "collected " << summary.shards << (summary.shards == 1 ? " shard" : " shards") << " from "
-            << (slurm::results_dir(db) / "shards").string() << ": " << summary.done_copied << " runs newly done, "
+            << (results_dir(db) / "shards").string() << ": " << summary.done_copied << " runs newly done, "
             << summary.updated << " updated, " << summary.unchanged << " unchanged\n";
   return kExitOk;
 }

@@ -10,6 +10,7 @@
 #include "cli/planning.h"
 #include "grid/grid.h"
 #include "store/plan.h"
+#include "train/checkpoint.h"
 
 namespace sweep::cli {
 namespace {
@@ -51,6 +52,8 @@ int run_plan(const PlanOptions& options) {
 
   std::vector<std::vector<std::string>> rows;
   double total_seconds = 0;
+  // Checkpoint sizes: one file per run (last/best), one per epoch (all).
+  double checkpoint_total = 0, checkpoint_all = 0, checkpoint_largest = 0;
   std::map<std::string, size_t> first_of_model;  // model hash -> first run using it (for --summary)
   for (size_t i = 0; i < runs.size(); ++i) {
     const PlannedRun run = plan_grid_run(grid, i);
@@ -65,6 +68,11 @@ int run_plan(const PlanOptions& options) {
     row.push_back(thousands(run.flops_per_image));
     row.push_back(human_seconds(run.cost_estimate));
     total_seconds += run.cost_estimate;
+    const RunConfig& config = runs[i].config;
+    const double bytes = double(checkpoint_bytes(config.model, config.optimizer));
+    checkpoint_total += bytes;
+    checkpoint_all += bytes * config.train.epochs;
+    checkpoint_largest = std::max(checkpoint_largest, bytes);
   }
 
   std::cout << "sweep '" << grid.name << "' (" << grid.path << ")";
@@ -74,6 +82,11 @@ int run_plan(const PlanOptions& options) {
   std::cout << runs.size() << (runs.size() == 1 ? " run" : " runs") << ", about " << human_seconds(total_seconds)
             << " of single-thread training; ETA about " << human_seconds(total_seconds / cores) << " on this machine's "
             << cores << (cores == 1 ? " core" : " cores") << " (estimates from the cost model)\n";
+  if (!runs.empty())
+    std::cout << "Checkpoints (sweep run --checkpoints, docs/checkpoints.md): " << human_bytes(checkpoint_total)
+              << " in all with last or best (" << human_bytes(checkpoint_total / double(runs.size()))
+              << " per run on average, the largest " << human_bytes(checkpoint_largest) << "), "
+              << human_bytes(checkpoint_all) << " with all (every epoch), none with none\n";
 
   if (options.summary) {
     // One summary per distinct architecture, in the order of first use.

@@ -26,6 +26,7 @@ struct RunOptions {
   std::string db = "results.db";
   ScheduleOptions schedule;
   bool plain = false;
+  std::string checkpoints = "last";
   std::string executor = "local";
   SlurmRunOptions slurm;
 };
@@ -117,6 +118,8 @@ int run_run(RunOptions options) {
               << (elsewhere > 0 ? std::to_string(elsewhere) + " being trained by another sweep process, " : "")
               << total - done - elsewhere << " to train; results in " << options.db << "\n";
 
+  options.schedule.checkpoint_keep = checkpoint_keep_from(options.checkpoints);
+  options.schedule.checkpoint_dir = checkpoint_dir(options.db).string();
   if (options.executor == "slurm") return run_on_slurm(*store, sweep_id, grid, options.slurm, options.schedule);
   if (options.plain) options.schedule.view = ScheduleOptions::View::plain;
   const SweepOutcome outcome = run_sweep(*store, sweep_id, grid, options.schedule);
@@ -169,6 +172,7 @@ Command run_command(CLI::App& parent) {
                   "local: train here; slurm: submit the runs not done as a Slurm job array (docs/slurm.md)")
       ->check(CLI::IsMember({"local", "slurm"}))
       ->capture_default_str();
+  add_checkpoint_options(*app, options->checkpoints, options->schedule.checkpoint_monitor);
   add_slurm_run_options(*app, options->slurm);
   return {app, [options] { return run_run(*options); }};
 }

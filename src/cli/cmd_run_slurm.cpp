@@ -102,7 +102,8 @@ int run_on_slurm(Store& store, int64_t sweep_id, const ExpandedGrid& grid, const
               << " in " << db << "; nothing to submit\n";
     return kExitOk;
   }
-  const slurm::WorkerOptions worker{schedule.backend, schedule.jobs, schedule.threads_per_run};
+  const slurm::WorkerOptions worker{schedule.backend, schedule.jobs, schedule.threads_per_run,
+                                    schedule.checkpoint_keep, schedule.checkpoint_monitor};
   const slurm::Submitted job = slurm::submit(store, sweep_id, grid, to_train, options.sbatch, worker, db);
   std::cout << "sweep '" << grid.name << "': submitted Slurm job " << job.job_id << ": " << job.tasks
             << (job.tasks == 1 ? " array task" : " array tasks") << " for " << job.runs

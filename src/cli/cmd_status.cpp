@@ -47,7 +47,7 @@ int count_shards(const std::string& db, const std::string& sweep_name) {
   int shards = 0;
   std::error_code error;
   const std::string prefix = slurm::file_safe(sweep_name) + "-";
-  for (const auto& entry : std::filesystem::directory_iterator(slurm::results_dir(db) / "shards", error)) {
+  for (const auto& entry : std::filesystem::directory_iterator(results_dir(db) / "shards", error)) {
     const std::string name = entry.path().filename().string();
     if (entry.path().extension() == ".db" && name.rfind(prefix, 0) == 0) ++shards;
   }
@@ -71,7 +71,7 @@ void print_slurm(Store& store, int64_t sweep_id, const std::string& db, const st
     std::cout << "  tasks: " << counts.pending << " pending, " << counts.running << " running, "
               << job.tasks - counts.in_queue() << " finished (squeue; no sacct accounting here)\n";
   }
-  std::cout << "  shards: " << count_shards(db, sweep_name) << " in " << (slurm::results_dir(db) / "shards").string()
+  std::cout << "  shards: " << count_shards(db, sweep_name) << " in " << (results_dir(db) / "shards").string()
             << "; last collected " << (job.collected.empty() ? "never" : job.collected) << " (sweep collect " << db
             << " merges them)\n";
 }

@@ -13,6 +13,7 @@ struct WorkerCommandOptions {
   std::string db, manifest, job_id;
   int task_id = -1;
   ScheduleOptions schedule;
+  std::string checkpoints = "last";
 };
 
 std::string slurm_job_id() {
@@ -45,8 +46,10 @@ Command worker_command(CLI::App& parent) {
       ->check(CLI::NonNegativeNumber);
   app->add_option("--threads-per-run", options->schedule.threads_per_run, "CPU threads per run (0 = automatic)")
       ->check(CLI::NonNegativeNumber);
+  add_checkpoint_options(*app, options->checkpoints, options->schedule.checkpoint_monitor);
   return {app, [options] {
             WorkerCommandOptions o = *options;
+            o.schedule.checkpoint_keep = checkpoint_keep_from(o.checkpoints);
             if (o.job_id.empty()) o.job_id = slurm_job_id();
             o.schedule.view = ScheduleOptions::View::plain;  // a log file, never a terminal
             return slurm::work(o.db, o.manifest, o.task_id, o.job_id, o.schedule).exit_code();

@@ -28,6 +28,23 @@ inline void add_db_argument(CLI::App& app, std::string& db) {
   app.add_option("--db", db, "The same, as an option (as `sweep run --db`)")->excludes(positional);
 }
 
+// --checkpoints and --checkpoint-monitor of `sweep run` (and of the Slurm
+// worker it submits): what each run keeps in <db>.d/checkpoints/<hash>/.
+inline void add_checkpoint_options(CLI::App& app, std::string& keep, std::string& monitor) {
+  app.add_option("--checkpoints", keep,
+                 "What each run keeps in <db>.d/checkpoints/<run hash>/ (docs/checkpoints.md): last (the newest "
+                 "epoch: an interrupted run continues from it, and the trained model stays for export), best (the "
+                 "epoch best by --checkpoint-monitor; the newest is kept only while the run trains), all (every "
+                 "epoch), none (nothing: an interrupted run starts over)")
+      ->check(CLI::IsMember({"last", "best", "all", "none"}))
+      ->capture_default_str();
+  app.add_option("--checkpoint-monitor", monitor,
+                 "The metric that picks the best epoch for --checkpoints best (as Keras' ModelCheckpoint; "
+                 "without a validation split val_loss/val_accuracy fall back to loss/accuracy)")
+      ->check(CLI::IsMember({"val_loss", "val_accuracy", "loss", "accuracy"}))
+      ->capture_default_str();
+}
+
 // Shared help text.
 inline constexpr const char* kExitCodesHelp =
     "Exit codes:\n"

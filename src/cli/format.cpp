@@ -271,6 +271,18 @@ std::string human_seconds(double seconds) {
   return buffer;
 }
 
+std::string human_bytes(double bytes) {
+  static const char* const units[] = {"B", "KB", "MB", "GB", "TB"};
+  size_t unit = 0;
+  while (bytes >= 1024 && unit + 1 < std::size(units)) {
+    bytes /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+  return text;
+}
+
 std::string thousands(int64_t value) {
   std::string digits = std::to_string(value < 0 ? -value : value);
   std::string out;

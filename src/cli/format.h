@@ -47,6 +47,8 @@ std::string query_json(const Store::QueryResult& result);
 
 // "850 ms", "42 s", "3 min 20 s", "2 h 05 min".
 std::string human_seconds(double seconds);
+// 1536 -> "1.5 KB", 3.2e9 -> "3.0 GB" (powers of 1024).
+std::string human_bytes(double bytes);
 // 1234567 -> "1,234,567".
 std::string thousands(int64_t value);
 

@@ -58,30 +58,8 @@ std::string dataset_key(const DatasetSpec& spec) {
 
 // One split from its two files: images (count, rows, cols) and labels (count).
 Samples load_split(const std::string& folder, const std::string& prefix, int64_t limit) {
-  const std::string images_path = folder + "/" + prefix + "-images-idx3-ubyte.gz";
-  const std::string labels_path = folder + "/" + prefix + "-labels-idx1-ubyte.gz";
-  IdxArray images = read_idx_gz_prefix(images_path, kIdxImagesMagic, limit);
-  IdxArray labels = read_idx_gz_prefix(labels_path, kIdxLabelsMagic, limit);
-  if (images.dims.size() != 3)
-    throw InputError("expected 3 dimensions (count, rows, cols), found " +
-                         std::to_string(images.dims.size()),
-                     SourceLocation{images_path, 0, 0});
-  if (labels.dims.size() != 1)
-    throw InputError("expected 1 dimension (count), found " + std::to_string(labels.dims.size()),
-                     SourceLocation{labels_path, 0, 0});
-  if (images.dims[0] != labels.dims[0])
-    throw InputError("has " + std::to_string(images.dims[0]) + " images but " + labels_path + " has " +
-                         std::to_string(labels.dims[0]) + " labels",
-                     SourceLocation{images_path, 0, 0});
-  Samples s;
-  s.shape = Shape{1, images.dims[1], images.dims[2], false};
-  s.count = static_cast<int64_t>(labels.data.size());
-  s.u8 = std::move(images.data);
-  s.labels = std::move(labels.data);
-  int max_label = 0;
-  for (uint8_t l : s.labels) max_label = std::max(max_label, int(l));
-  s.classes = std::max(10, max_label + 1);
-  return s;
+  return load_idx_images(folder + "/" + prefix + "-images-idx3-ubyte.gz",
+                         folder + "/" + prefix + "-labels-idx1-ubyte.gz", limit);
 }
 
 void apply_hog(Samples& s, int pixels_per_cell, int orientations) {
@@ -167,6 +145,42 @@ std::shared_ptr<const Dataset> load_dataset(const DatasetSpec& spec) {
     }
   }
   return future.get();
+}
+
+Samples load_idx_images(const std::string& images_path, const std::string& labels_path, int64_t limit) {
+  IdxArray images = read_idx_gz_prefix(images_path, kIdxImagesMagic, limit);
+  IdxArray labels;
+  if (labels_path.empty()) {  // unlabelled images (sweep predict): label 0
+    const int32_t count = images.dims.empty() ? 0 : images.dims[0];
+    labels.dims = {count};
+    labels.data.assign(size_t(limit > 0 ? std::min<int64_t>(count, limit) : count), 0);
+  } else {
+    labels = read_idx_gz_prefix(labels_path, kIdxLabelsMagic, limit);
+  }
+  if (images.dims.size() != 3)
+    throw InputError("expected 3 dimensions (count, rows, cols), found " +
+                         std::to_string(images.dims.size()),
+                     SourceLocation{images_path, 0, 0});
+  if (labels.dims.size() != 1)
+    throw InputError("expected 1 dimension (count), found " + std::to_string(labels.dims.size()),
+                     SourceLocation{labels_path, 0, 0});
+  if (images.dims[0] != labels.dims[0])
+    throw InputError("has " + std::to_string(images.dims[0]) + " images but " + labels_path + " has " +
+                         std::to_string(labels.dims[0]) + " labels",
+                     SourceLocation{images_path, 0, 0});
+  Samples s;
+  s.shape = Shape{1, images.dims[1], images.dims[2], false};
+  s.count = static_cast<int64_t>(labels.data.size());
+  s.u8 = std::move(images.data);
+  s.labels = std::move(labels.data);
+  int max_label = 0;
+  for (uint8_t l : s.labels) max_label = std::max(max_label, int(l));
+  s.classes = std::max(10, max_label + 1);
+  return s;
+}
+
+void apply_transform(Samples& samples, const DatasetSpec& spec) {
+  if (spec.transform == "hog") apply_hog(samples, spec.hog_pixels_per_cell, spec.hog_orientations);
 }
 
 }  // namespace sweep

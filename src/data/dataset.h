@@ -65,6 +65,19 @@ void check_fits_data(const RunConfig& config);
 // count mismatch between images and labels).
 std::shared_ptr<const Dataset> load_dataset(const DatasetSpec& spec);
 
+// One IDX (gzip) image file and its labels file, read as sweep reads a
+// dataset split (`sweep predict`, `sweep evaluate`). Without a labels file
+// every label is 0. At most `limit` images (0 = all). InputError naming the
+// file when it is missing, not IDX, or does not match the labels.
+Samples load_idx_images(const std::string& images_path, const std::string& labels_path, int64_t limit = 0);
+// One PNG image (8-bit gray, gray+alpha, RGB or RGBA, not interlaced) as a
+// one-sample split in 8-bit gray (colour as BT.601 luma), label 0. As with
+// MNIST, digits are light on a dark background. InputError naming the file.
+Samples load_png_image(const std::string& path);
+// The spec's input transform applied to raw images: HOG features for
+// transform hog, nothing for raw.
+void apply_transform(Samples& samples, const DatasetSpec& spec);
+
 // Read one IDX gzip file (exposed for tests).
 struct IdxArray {
   std::vector<int32_t> dims;

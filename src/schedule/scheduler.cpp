@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <unordered_map>
 #include <mutex>
@@ -86,8 +87,9 @@ class OmpThreadsObserver : public tbb::task_scheduler_observer {
 
 class RunObserver : public TrainObserver {
  public:
-  RunObserver(Store& store, ProgressBoard& board, int lane, int64_t run_id, const std::atomic<bool>& stop_all)
-      : store_(store), board_(board), lane_(lane), run_id_(run_id), stop_all_(stop_all) {}
+  RunObserver(Store& store, ProgressBoard& board, int lane, int64_t run_id, const std::atomic<bool>& stop_all,
+              std::string label)
+      : store_(store), board_(board), lane_(lane), run_id_(run_id), stop_all_(stop_all), label_(std::move(label)) {}
   void on_start(int epochs, int batches_per_epoch) override { board_.run_shape(lane_, epochs, batches_per_epoch); }
   void on_batch(int epoch, int batch, double loss, double accuracy) override {
     board_.batch(lane_, epoch, batch, loss, accuracy);
@@ -97,6 +99,11 @@ class RunObserver : public TrainObserver {
     board_.epoch(lane_, metrics);
   }
   bool stop_requested() override { return stop_all_.load(std::memory_order_relaxed) || interrupt_requested(); }
+  void on_resume(const std::vector<EpochMetrics>& epochs) override {
+    for (const EpochMetrics& m : epochs) store_.record_epoch(run_id_, m);
+    board_.message(fmt::format("{}: resumed from its checkpoint after epoch {}", label_, epochs.size()));
+  }
+  void on_note(const std::string& text) override { board_.message(label_ + ": " + text); }
 
  private:
   Store& store_;
@@ -104,6 +111,7 @@ class RunObserver : public TrainObserver {
   int lane_;
   int64_t run_id_;
   const std::atomic<bool>& stop_all_;
+  std::string label_;
 };
 
 std::string value_text(const json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
@@ -305,8 +313,15 @@ class SweepRunner {
       }
       claimed = true;
       board_.run_started(lane_index, job.label, estimate);
-      RunObserver observer(store_, board_, lane_index, job.run_id, stop_all_);
-      result = train_run(config, backend, session, observer);
+      RunObserver observer(store_, board_, lane_index, job.run_id, stop_all_, job.label);
+      CheckpointOptions checkpoints;
+      if (!options_.checkpoint_dir.empty() && options_.checkpoint_keep != CheckpointKeep::none) {
+        checkpoints.dir = std::filesystem::path(options_.checkpoint_dir) / config.hash;
+        checkpoints.run_hash = config.hash;
+        checkpoints.keep = options_.checkpoint_keep;
+        checkpoints.monitor = options_.checkpoint_monitor;
+      }
+      result = train_run(config, backend, session, observer, checkpoints.dir.empty() ? nullptr : &checkpoints);
     } catch (const std::exception& error) {
       result.status = RunStatus::failed;
       result.error = error.what();

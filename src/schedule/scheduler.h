@@ -9,6 +9,7 @@
 
 #include "grid/grid.h"
 #include "store/store.h"
+#include "train/checkpoint.h"
 
 namespace sweep {
 
@@ -20,6 +21,12 @@ struct ScheduleOptions {
   bool fail_fast = false;
   bool quiet = false;            // only the final summary
   enum class View { automatic, live, plain } view = View::automatic;
+  // Checkpoints (docs/checkpoints.md): run <hash> checkpoints into
+  // <checkpoint_dir>/<hash>/ after every epoch and, interrupted, continues from
+  // there. Empty, or keep none: no checkpoints, an interrupted run starts over.
+  std::string checkpoint_dir;
+  CheckpointKeep checkpoint_keep = CheckpointKeep::last;
+  std::string checkpoint_monitor = "val_loss";  // for keep best
 };
 
 struct SweepOutcome {

@@ -25,7 +25,9 @@ constexpr const char* kAttemptColumns[] = {
     "status",         "backend",      "device",    "threads",        "started",       "finished",
     "wall_seconds",   "epochs_run",   "early_stopped", "train_loss", "train_accuracy", "val_loss",
     "val_accuracy",   "test_loss",    "test_accuracy", "test_precision", "test_recall", "test_f1",
-    "error",          "attempts"};
+    "error",          "attempts",     "checkpoint", "resumed_from_epoch"};
+// The last two came with schema version 6: an older shard reads as NULL and 0.
+constexpr int kVersion6Columns = 2;
 constexpr int kAttemptColumnCount = int(std::size(kAttemptColumns));
 
 std::string column_list(const char* prefix) {
@@ -85,7 +87,17 @@ void merge_one_shard(sqlite3* shard, sqlite3* main, CollectSummary& summary, con
                                 "' is not in the database (a shard of another database?); skipped");
     }
   }
-  Statement runs(shard, "SELECT id, sweep_id, hash, " + column_list("") + " FROM runs");
+  std::string columns = column_list("");
+  {
+    Statement has_checkpoint(shard, "SELECT 1 FROM pragma_table_info('runs') WHERE name = 'checkpoint'");
+    if (!has_checkpoint.step()) {
+      columns.clear();
+      for (int i = 0; i < kAttemptColumnCount - kVersion6Columns; ++i)
+        columns += (i ? ", " : "") + std::string(kAttemptColumns[i]);
+      columns += ", NULL, 0";
+    }
+  }
+  Statement runs(shard, "SELECT id, sweep_id, hash, " + columns + " FROM runs");
   Statement find(main, "SELECT id, status, COALESCE(started, '') FROM runs WHERE sweep_id = ? AND hash = ?");
   Statement update(main, update_sql());
   constexpr int kFirstAttemptColumn = 3;

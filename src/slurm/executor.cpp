@@ -97,7 +97,11 @@ SweepOutcome work(const std::string& db_path, const std::string& manifest_path, 
   // every run its earlier incarnation left running is dead (Slurm ended it),
   // whatever host its owner names.
   store->mark_stale_running_interrupted(sweep_id, StaleRuns::all_running);
-  return run_sweep(*store, sweep_id, grid, options);
+  // Checkpoints beside the main database, not the shard: a requeued task,
+  // whatever its node, continues its runs from them.
+  ScheduleOptions with_checkpoints = options;
+  if (with_checkpoints.checkpoint_dir.empty()) with_checkpoints.checkpoint_dir = checkpoint_dir(db_path).string();
+  return run_sweep(*store, sweep_id, grid, with_checkpoints);
 }
 
 std::vector<SubmissionRecord> submissions_of(Store& store, int64_t sweep_id) {

@@ -9,11 +9,6 @@ namespace sweep::slurm {
 
 namespace fs = std::filesystem;
 
-fs::path results_dir(const std::string& db_path) {
-  const fs::path db = fs::absolute(db_path).lexically_normal();
-  return db.parent_path() / (db.filename().string() + ".d");
-}
-
 std::string file_safe(const std::string& name) {
   std::string out;
   for (char c : name) {
@@ -119,6 +114,10 @@ std::string make_sbatch_script(const std::string& sweep_name, int task_count, co
   if (worker.backend != "auto") s << " --backend " << shell_word(worker.backend);
   if (worker.jobs > 0) s << " --jobs " << worker.jobs;
   if (worker.threads_per_run > 0) s << " --threads-per-run " << worker.threads_per_run;
+  // Checkpoints go beside the database (<db>.d/checkpoints/, on the shared
+  // file system): a task requeued after its time limit continues its run.
+  if (worker.checkpoints != CheckpointKeep::last) s << " --checkpoints " << to_string(worker.checkpoints);
+  if (worker.checkpoint_monitor != "val_loss") s << " --checkpoint-monitor " << shell_word(worker.checkpoint_monitor);
   s << "\n";
   return s.str();
 }

@@ -18,6 +18,7 @@
 
 #include "grid/grid.h"
 #include "store/store.h"
+#include "train/checkpoint.h"
 
 namespace sweep::slurm {
 
@@ -37,6 +38,8 @@ struct WorkerOptions {
   std::string backend = "auto";
   int jobs = 0;
   int threads_per_run = 0;
+  CheckpointKeep checkpoints = CheckpointKeep::last;
+  std::string checkpoint_monitor = "val_loss";
 };
 
 // The files of one submission.
@@ -48,8 +51,6 @@ struct SubmissionPaths {
   std::filesystem::path shard_dir;    // <db>.d/shards
 };
 
-// <db>.d: where a database's Slurm files live (absolute).
-std::filesystem::path results_dir(const std::string& db_path);
 // A sweep name made safe for a file name: [A-Za-z0-9._-], anything else '_'.
 std::string file_safe(const std::string& name);
 SubmissionPaths submission_paths(const std::string& db_path, const std::string& sweep_name, const std::string& stamp);

@@ -69,12 +69,34 @@ void add_sweep_fingerprint(sqlite3* db) {
   exec(db, "ALTER TABLE sweeps ADD COLUMN grid_runs INTEGER");
 }
 
+// Version 6: checkpoints (docs/checkpoints.md). runs.checkpoint is the
+// trained model file kept of a done run, relative to the database's checkpoint
+// folder (<db stem>.checkpoints/); runs.resumed_from_epoch > 0 says the run's
+// first epochs came from a checkpoint of an earlier, interrupted attempt.
+// evaluations: a stored model scored on another dataset (`sweep evaluate`).
+void add_run_checkpoint(sqlite3* db) {
+  exec(db, "ALTER TABLE runs ADD COLUMN checkpoint TEXT");
+  exec(db, "ALTER TABLE runs ADD COLUMN resumed_from_epoch INTEGER NOT NULL DEFAULT 0");
+  exec(db,
+       "CREATE TABLE evaluations ("
+       "  id         INTEGER PRIMARY KEY,"
+       "  run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+       "  dataset    TEXT NOT NULL,"  // the dataset's folder name
+       "  data_dir   TEXT NOT NULL,"  // the data directory it was read from
+       "  checkpoint TEXT NOT NULL,"  // the model file scored, relative to <db>.d/checkpoints/
+       "  images     INTEGER NOT NULL,"
+       "  loss REAL, accuracy REAL, precision REAL, recall REAL, f1 REAL,"
+       "  created    TEXT NOT NULL)");
+  exec(db, "CREATE INDEX evaluations_by_run ON evaluations(run_id)");
+}
+
 constexpr Migration kMigrations[] = {
     {1, create_version_1},
     {2, add_slurm_submissions},
     {3, add_run_owner},
     {4, add_run_in_grid},
     {5, add_sweep_fingerprint},
+    {6, add_run_checkpoint},
 };
 static_assert(std::size(kMigrations) == size_t(kSchemaVersion), "one migration step per schema version");
 

@@ -252,6 +252,48 @@ std::optional<RunRow> Store::run_by_hash(const std::string& hash) {
   return read_run(stmt);
 }
 
+Store::RunModel Store::run_model(const std::string& run) {
+  std::lock_guard lock(mu_);
+  const bool is_id = !run.empty() && run.find_first_not_of("0123456789") == std::string::npos;
+  if (!is_id && run.size() < 6)
+    throw InputError("run '" + run + "': give a run id or at least 6 characters of its hash", {}, "run");
+  Statement stmt(db_, is_id ? "SELECT r.id, r.hash, s.name, r.status, r.config, COALESCE(r.checkpoint, '') FROM runs r "
+                              "JOIN sweeps s ON s.id = r.sweep_id WHERE r.id = ?"
+                            : "SELECT r.id, r.hash, s.name, r.status, r.config, COALESCE(r.checkpoint, '') FROM runs r "
+                              "JOIN sweeps s ON s.id = r.sweep_id WHERE substr(r.hash, 1, ?) = ? ORDER BY r.id");
+  if (is_id) stmt.bind_int(1, std::stoll(run));
+  else stmt.bind_int(1, int64_t(run.size())).bind_text(2, run);
+  std::vector<RunModel> found;
+  while (stmt.step())
+    found.push_back({stmt.column_int(0), stmt.column_text(1), stmt.column_text(2), stmt.column_text(3),
+                     stmt.column_text(4), stmt.column_text(5)});
+  if (found.empty()) throw InputError(path_ + " has no run '" + run + "' (sweep query " + path_ + " \"SELECT id, hash FROM runs\" lists them)", {}, "run");
+  if (found.size() > 1) {
+    // The same configuration in two sweeps is one hash: the newest one with a model wins.
+    bool same_hash = true;
+    for (const RunModel& m : found) same_hash = same_hash && m.hash == found[0].hash;
+    if (!same_hash)
+      throw InputError("run '" + run + "' is ambiguous in " + path_ + ": runs " + std::to_string(found[0].run_id) +
+                           " and " + std::to_string(found[1].run_id) + " (and maybe more) start with it; give more of the hash",
+                       {}, "run");
+    for (auto it = found.rbegin(); it != found.rend(); ++it)
+      if (!it->checkpoint.empty()) return *it;
+    return found.back();
+  }
+  return found[0];
+}
+
+void Store::record_evaluation(int64_t run_id, const std::string& dataset, const std::string& data_dir,
+                              const std::string& checkpoint, int64_t images, const Evaluation& result) {
+  std::lock_guard lock(mu_);
+  Statement stmt(db_,
+                 "INSERT INTO evaluations (run_id, dataset, data_dir, checkpoint, images, loss, accuracy, precision, "
+                 "recall, f1, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  stmt.bind_int(1, run_id).bind_text(2, dataset).bind_text(3, data_dir).bind_text(4, checkpoint).bind_int(5, images);
+  stmt.bind_real(6, result.loss).bind_real(7, result.accuracy).bind_real(8, result.precision);
+  stmt.bind_real(9, result.recall).bind_real(10, result.f1).bind_text(11, now_iso8601()).run();
+}
+
 Claim Store::start_run(int64_t run_id, const std::string& backend, const std::string& device, int threads,
                        int expected_attempts) {
   std::lock_guard lock(mu_);
@@ -288,6 +330,7 @@ Claim Store::start_run(int64_t run_id, const std::string& backend, const std::st
                  "finished = NULL, wall_seconds = NULL, epochs_run = 0, early_stopped = 0, train_loss = NULL, "
                  "train_accuracy = NULL, val_loss = NULL, val_accuracy = NULL, test_loss = NULL, "
                  "test_accuracy = NULL, test_precision = NULL, test_recall = NULL, test_f1 = NULL, error = NULL, "
+                 "checkpoint = NULL, resumed_from_epoch = 0, "
                  "attempts = attempts + 1 WHERE id = ? AND attempts = ? AND "
                  "(status <> 'running' OR COALESCE(owner, '') = ?)");
   stmt.bind_text(1, this_process_owner()).bind_text(2, backend).bind_text(3, device).bind_int(4, threads);
@@ -340,7 +383,8 @@ void Store::finish_run(int64_t run_id, const RunResult& result) {
   Statement stmt(db_,
                  "UPDATE runs SET status = ?, finished = ?, wall_seconds = ?, epochs_run = ?, early_stopped = ?, "
                  "test_loss = ?, test_accuracy = ?, test_precision = ?, test_recall = ?, test_f1 = ?, error = ?, "
-                 "backend = COALESCE(?, backend), device = COALESCE(?, device) WHERE id = ?");
+                 "backend = COALESCE(?, backend), device = COALESCE(?, device), checkpoint = ?, "
+                 "resumed_from_epoch = ? WHERE id = ?");
   stmt.bind_text(1, status_text(result.status)).bind_text(2, now_iso8601()).bind_real(3, result.wall_seconds);
   stmt.bind_int(4, result.stop_epoch ? result.stop_epoch : static_cast<int64_t>(result.epochs.size()));
   stmt.bind_int(5, result.early_stopped ? 1 : 0);
@@ -349,7 +393,8 @@ void Store::finish_run(int64_t run_id, const RunResult& result) {
     stmt.bind_real(9, result.test.recall).bind_real(10, result.test.f1);
   }
   stmt.bind_text_or_null(11, result.error).bind_text_or_null(12, result.backend);
-  stmt.bind_text_or_null(13, result.device).bind_int(14, run_id).run();
+  stmt.bind_text_or_null(13, result.device).bind_text_or_null(14, result.checkpoint);
+  stmt.bind_int(15, result.resumed_from_epoch).bind_int(16, run_id).run();
   if (sqlite3_changes(db_) != 1) throw RuntimeError("finish_run: no run with id " + std::to_string(run_id));
   const int classes = result.test.classes;
   if (done && classes > 0 && result.test.confusion.size() == size_t(classes) * size_t(classes)) {
@@ -387,5 +432,12 @@ int Store::mark_stale_running_interrupted(int64_t sweep_id, StaleRuns which) {
   txn.commit();
   return marked;
 }
+
+std::filesystem::path results_dir(const std::string& db_path) {
+  const std::filesystem::path db = std::filesystem::absolute(db_path).lexically_normal();
+  return db.parent_path() / (db.filename().string() + ".d");
+}
+
+std::filesystem::path checkpoint_dir(const std::string& db_path) { return results_dir(db_path) / "checkpoints"; }
 
 }  // namespace sweep

@@ -8,6 +8,7 @@
 // one grid split its runs (store/owner.h). Every epoch is committed as it finishes.
 #pragma once
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -23,8 +24,9 @@ struct sqlite3;
 
 namespace sweep {
 
-inline constexpr int kSchemaVersion = 5;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid,
-                                          // 5: sweeps.grid_fingerprint and grid_runs (docs/schema.md)
+inline constexpr int kSchemaVersion = 6;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid,
+                                          // 5: sweeps.grid_fingerprint and grid_runs,
+                                          // 6: runs.checkpoint and resumed_from_epoch (docs/schema.md)
 
 struct SweepRecord {
   int64_t id = 0;
@@ -129,6 +131,21 @@ class Store {
   // one sweep's).
   std::optional<RunRow> run_by_hash(const std::string& hash);
 
+  // A run as `sweep export / predict / evaluate` name it: its id ("12") or a
+  // prefix of its hash (6 characters or more). InputError naming the database
+  // when there is no such run or a prefix fits several.
+  struct RunModel {
+    int64_t run_id = 0;
+    std::string hash, sweep, status;
+    std::string config;      // canonical JSON text
+    std::string checkpoint;  // runs.checkpoint ("" = no model kept)
+  };
+  RunModel run_model(const std::string& run);
+  // A stored model scored on another dataset (`sweep evaluate`): a row of
+  // the evaluations table.
+  void record_evaluation(int64_t run_id, const std::string& dataset, const std::string& data_dir,
+                         const std::string& checkpoint, int64_t images, const Evaluation& result);
+
   // Run lifecycle. start_run claims the run for this process, atomically
   // across processes: it succeeds unless the run is 'running' under a live
   // owner (owner_is_stale) or, when expected_attempts >= 0, the run was
@@ -177,5 +194,12 @@ class Store {
   bool has_fingerprint_ = true;  // false for a read-only database older than schema version 5
   std::recursive_mutex mu_;
 };
+
+// <db>.d/ (absolute): the folder beside a results database for what is not
+// rows: Slurm scripts and shards (docs/slurm.md), checkpoints.
+std::filesystem::path results_dir(const std::string& db_path);
+// <db>.d/checkpoints/: run <hash>'s checkpoints are in <hash>/ below it
+// (docs/checkpoints.md); runs.checkpoint is relative to it.
+std::filesystem::path checkpoint_dir(const std::string& db_path);
 
 }  // namespace sweep

@@ -32,6 +32,20 @@ struct StepStats {
   int64_t correct = 0;   // argmax(output) == label
 };
 
+// The optimizer's state beside the parameters: with them, everything needed
+// to continue training exactly where it stopped (checkpoints; the shuffle is
+// a function of seed and epoch, the dropout masks of seed and step).
+struct OptimizerState {
+  uint64_t steps = 0;  // train_step calls so far: Adam's t, the dropout stream's position
+  // optimizer_slot_count() arrays of one value per trainable parameter, in
+  // the backend's own order: a checkpoint resumes on the backend that wrote it.
+  std::vector<std::vector<float>> slots;
+};
+
+// The slot arrays an optimizer keeps: SGD its velocity (with momentum only),
+// Adam m and v, RMSprop its mean square (and momentum buffer with momentum).
+int optimizer_slot_count(const OptimizerSpec& optimizer);
+
 class Session {
  public:
   virtual ~Session() = default;
@@ -39,6 +53,11 @@ class Session {
   // Parameters in the canonical layout of model/model.h.
   virtual Params get_params() const = 0;
   virtual void set_params(const Params& params) = 0;
+
+  // The optimizer's state; set_optimizer_state throws RuntimeError when the
+  // slot count or sizes do not match this session's.
+  virtual OptimizerState optimizer_state() const = 0;
+  virtual void set_optimizer_state(const OptimizerState& state) = 0;
 
   // One optimizer step on samples data[indices] of `split` (training mode:
   // dropout on, batch statistics, moving averages updated).

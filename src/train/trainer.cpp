@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 
+#include "train/checkpoint.h"
 #include "train/early_stopping.h"
 #include "train/trainer.h"
 
@@ -67,10 +68,11 @@ bool output_is_sigmoid(const ModelSpec& model) {
 }  // namespace
 
 RunResult train_run(const RunConfig& config, Backend& backend, const SessionOptions& options,
-                    TrainObserver& observer) {
+                    TrainObserver& observer, const CheckpointOptions* checkpoints) {
   const auto run_start = Clock::now();
   RunResult result;
   result.status = RunStatus::running;
+  double earlier_seconds = 0;  // training time of the attempts before this one (a checkpoint's)
   try {
     result.backend = backend.name();
     result.device = backend.device_name(options.device);
@@ -93,8 +95,47 @@ RunResult train_run(const RunConfig& config, Backend& backend, const SessionOpti
     std::optional<EarlyStopper> stopper;
     if (config.train.early_stopping.patience > 0) stopper.emplace(config.train.early_stopping);
 
+    // Checkpoints: continue after the last one when it is this run's own.
+    std::optional<RunCheckpoints> saved;
+    int first_epoch = 1;
+    if (checkpoints && !checkpoints->dir.empty()) {
+      saved.emplace(*checkpoints, backend.name(), to_string(config.train.precision), ds->val_count > 0);
+      std::string why_not;
+      std::optional<TrainingState> state = saved->resumable(why_not);
+      if (state) {
+        try {
+          session->set_params(state->params);
+          session->set_optimizer_state(state->optimizer);
+        } catch (const std::exception& e) {
+          // Well-formed but not this network's (a slot or tensor that does
+          // not fit): start over on a fresh session.
+          why_not = e.what();
+          state.reset();
+          session = backend.create_session(config.model, config.optimizer, session_options);
+        }
+      }
+      if (state) {
+        result.epochs = state->epochs;
+        result.stop_epoch = state->epoch;
+        result.resumed_from_epoch = state->epoch;
+        earlier_seconds = state->seconds;
+        first_epoch = state->epoch + 1;
+        saved->replay(result.epochs);
+        observer.on_resume(result.epochs);
+        // The early-stopping decisions of those epochs, as they were made.
+        if (stopper)
+          for (const EpochMetrics& m : result.epochs)
+            if (stopper->should_stop(m)) {
+              result.early_stopped = true;
+              first_epoch = config.train.epochs + 1;
+            }
+      } else if (!why_not.empty()) {
+        observer.on_note("checkpoint not used, training from epoch 1: " + why_not);
+      }
+    }
+
     observer.on_start(config.train.epochs, batches);
-    for (int epoch = 1; epoch <= config.train.epochs; ++epoch) {
+    for (int epoch = first_epoch; epoch <= config.train.epochs; ++epoch) {
       const auto epoch_start = Clock::now();
       const std::vector<int32_t> order = epoch_permutation(ds->fit_count, config.train.seed, epoch);
       // Keras' running means: sum of per-sample losses over samples seen.
@@ -141,6 +182,25 @@ RunResult train_run(const RunConfig& config, Backend& backend, const SessionOpti
       result.epochs.push_back(m);
       result.stop_epoch = epoch;
       observer.on_epoch(m);
+      if (saved) {
+        try {
+          TrainingState state;
+          state.run_hash = checkpoints->run_hash;
+          state.backend = backend.name();
+          state.precision = to_string(config.train.precision);
+          state.config = config.canonical;
+          state.epoch = epoch;
+          state.seconds = earlier_seconds + seconds_since(run_start);
+          state.epochs = result.epochs;
+          state.params = session->get_params();
+          state.optimizer = session->optimizer_state();
+          saved->save(state);
+        } catch (const std::exception& e) {
+          // A full disk costs the resume point, not the run: the last good
+          // checkpoint and everything recorded stay as they were.
+          observer.on_note(std::string("checkpoint of epoch ") + std::to_string(epoch) + " not written: " + e.what());
+        }
+      }
       if (stopper && stopper->should_stop(m)) {
         result.early_stopped = true;
         break;
@@ -150,6 +210,7 @@ RunResult train_run(const RunConfig& config, Backend& backend, const SessionOpti
     if (result.status == RunStatus::running) {
       result.test = evaluate_range(*session, ds->test, 0, ds->test.count, classes, sigmoid_output);
       result.status = RunStatus::done;
+      if (saved) result.checkpoint = saved->finish(result.stop_epoch);
     }
   } catch (const std::exception& e) {
     result.status = RunStatus::failed;
@@ -158,7 +219,7 @@ RunResult train_run(const RunConfig& config, Backend& backend, const SessionOpti
     result.status = RunStatus::failed;
     result.error = "unknown exception";
   }
-  result.wall_seconds = seconds_since(run_start);
+  result.wall_seconds = earlier_seconds + seconds_since(run_start);
   return result;
 }
 

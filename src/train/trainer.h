@@ -40,8 +40,10 @@ struct RunResult {
   int stop_epoch = 0;                // last epoch completed (early stopping stops before train.epochs;
                                      // a diverged/interrupted run: the epochs before the one cut short)
   bool early_stopped = false;
-  double wall_seconds = 0;
+  double wall_seconds = 0;           // training time of all attempts (a resumed run adds its earlier ones)
   std::string backend, device;
+  int resumed_from_epoch = 0;        // > 0: epochs 1..N came from a checkpoint
+  std::string checkpoint;            // the checkpoint kept of this run, relative to the checkpoint folder
 };
 
 // Hooks the scheduler uses to watch and steer a run. Called on the run's thread.
@@ -54,15 +56,30 @@ class TrainObserver {
   virtual void on_epoch(const EpochMetrics&) {}
   // Polled between batches; true stops the run as `interrupted`.
   virtual bool stop_requested() { return false; }
+  // The run continues from a checkpoint: `epochs` are the metrics of the
+  // epochs it already has (on_epoch is not called for them).
+  virtual void on_resume(const std::vector<EpochMetrics>& /*epochs*/) {}
+  // Something the user should read that does not stop the run (a checkpoint
+  // that could not be used or written).
+  virtual void on_note(const std::string& /*text*/) {}
 };
+
+struct CheckpointOptions;  // train/checkpoint.h
 
 // Train `config` on `backend` with `options`: everything a run does, start to
 // end. Never throws for problems of the run itself: they come back as a
 // RunResult with status failed (exception text) or diverged (non-finite loss).
 // The session's seed and precision are taken from config.train (options'
 // own values are ignored); threads and device come from options.
+//
+// With `checkpoints` (a folder for this run), the training state is written
+// there after every epoch, and a run that finds a usable last checkpoint of
+// itself continues after that epoch instead of starting over: its metrics
+// are then bit-identical to an uninterrupted run's. A checkpoint that cannot
+// be used (corrupt, another backend) is reported through on_note and the run
+// starts from epoch 1.
 RunResult train_run(const RunConfig& config, Backend& backend, const SessionOptions& options,
-                    TrainObserver& observer);
+                    TrainObserver& observer, const CheckpointOptions* checkpoints = nullptr);
 
 // Evaluate probabilities against labels (exposed for tests and the GPU parity check).
 // Loss: softmax -log(max(p_y, 1e-7)); sigmoid outputs as Keras, on q = p/sum(p)

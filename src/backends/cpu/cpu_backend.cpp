@@ -89,6 +89,34 @@ class CpuSession final : public Session {
     ++params_.version;
   }
 
+  // slot1_ and slot2_ hold one value per trainable parameter in ParamStore's order.
+  OptimizerState optimizer_state() const override {
+    OptimizerState state;
+    state.steps = steps_;
+    const size_t count = size_t(params_.trainable_count);
+    const int slots = optimizer_slot_count(optimizer_);
+    for (int s = 0; s < slots; ++s) {
+      const float* from = (s == 0 ? slot1_ : slot2_).as<float>();
+      state.slots.emplace_back(from, from + count);
+    }
+    return state;
+  }
+
+  void set_optimizer_state(const OptimizerState& state) override {
+    const size_t count = size_t(params_.trainable_count);
+    const size_t slots = size_t(optimizer_slot_count(optimizer_));
+    if (state.slots.size() != slots)
+      throw RuntimeError("set_optimizer_state: expected " + std::to_string(slots) + " slot arrays, got " +
+                         std::to_string(state.slots.size()));
+    for (size_t s = 0; s < slots; ++s) {
+      if (state.slots[s].size() != count)
+        throw RuntimeError("set_optimizer_state: slot array " + std::to_string(s + 1) + " has " +
+                           std::to_string(state.slots[s].size()) + " values, expected " + std::to_string(count));
+      std::copy(state.slots[s].begin(), state.slots[s].end(), (s == 0 ? slot1_ : slot2_).as<float>());
+    }
+    steps_ = state.steps;
+  }
+
   StepStats train_step(const Samples& split, std::span<const int32_t> indices) override {
     omp_set_num_threads(options_.threads);
     if (indices.empty()) throw RuntimeError("cpu backend: empty training batch");

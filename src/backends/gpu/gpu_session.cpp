@@ -118,6 +118,36 @@ class GpuSession final : public Session, public GradientProbe {
     copy_to_device(stats, stats_);
   }
 
+  // The slots allocate_optimizer_state() made, one value per trainable
+  // parameter in weights_' order.
+  OptimizerState optimizer_state() const override {
+    SWEEP_GPU_CHECK(cudaSetDevice(device_));
+    OptimizerState state;
+    state.steps = uint64_t(steps_);
+    for (const DeviceBuffer<float>* slot : {&slot1_, &slot2_}) {
+      if (slot->get() == nullptr) continue;
+      std::vector<float>& host = state.slots.emplace_back(weights_.size());
+      copy_to_host(*slot, host);
+    }
+    return state;
+  }
+
+  void set_optimizer_state(const OptimizerState& state) override {
+    SWEEP_GPU_CHECK(cudaSetDevice(device_));
+    std::vector<DeviceBuffer<float>*> slots;
+    for (DeviceBuffer<float>* slot : {&slot1_, &slot2_})
+      if (slot->get() != nullptr) slots.push_back(slot);
+    if (state.slots.size() != slots.size())
+      throw RuntimeError("set_optimizer_state: expected " + std::to_string(slots.size()) + " slot arrays, got " +
+                         std::to_string(state.slots.size()));
+    for (size_t s = 0; s < slots.size(); ++s) {
+      if (state.slots[s].size() != weights_.size())
+        throw RuntimeError("set_optimizer_state: slot array " + std::to_string(s + 1) + " has the wrong size");
+      copy_to_device(state.slots[s], *slots[s]);
+    }
+    steps_ = int64_t(state.steps);
+  }
+
   StepStats train_step(const Samples& split, std::span<const int32_t> indices) override {
     if (indices.empty()) return {};
     SWEEP_GPU_CHECK(cudaSetDevice(device_));

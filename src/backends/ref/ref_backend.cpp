@@ -53,6 +53,41 @@ class RefSession final : public Session {
     }
   }
 
+  // Slots concatenated over the trainable tensors in canonical order.
+  OptimizerState optimizer_state() const override {
+    OptimizerState state;
+    state.steps = uint64_t(steps_);
+    const int slots = optimizer_slot_count(optimizer_);
+    for (int s = 0; s < slots; ++s) {
+      const auto& per_tensor = s == 0 ? slot1_ : slot2_;
+      std::vector<float>& flat = state.slots.emplace_back();
+      for (size_t p = 0; p < per_tensor.size(); ++p)
+        if (net_.trainable[p]) flat.insert(flat.end(), per_tensor[p].begin(), per_tensor[p].end());
+    }
+    return state;
+  }
+
+  void set_optimizer_state(const OptimizerState& state) override {
+    const size_t slots = size_t(optimizer_slot_count(optimizer_));
+    if (state.slots.size() != slots)
+      throw RuntimeError("set_optimizer_state: expected " + std::to_string(slots) + " slot arrays, got " +
+                         std::to_string(state.slots.size()));
+    for (size_t s = 0; s < slots; ++s) {
+      auto& per_tensor = s == 0 ? slot1_ : slot2_;
+      size_t at = 0;
+      for (size_t p = 0; p < per_tensor.size(); ++p) {
+        if (!net_.trainable[p]) continue;
+        if (at + per_tensor[p].size() > state.slots[s].size())
+          throw RuntimeError("set_optimizer_state: slot array " + std::to_string(s + 1) + " is too short");
+        std::copy_n(state.slots[s].begin() + ptrdiff_t(at), per_tensor[p].size(), per_tensor[p].begin());
+        at += per_tensor[p].size();
+      }
+      if (at != state.slots[s].size())
+        throw RuntimeError("set_optimizer_state: slot array " + std::to_string(s + 1) + " is too long");
+    }
+    steps_ = int64_t(state.steps);
+  }
+
   StepStats train_step(const Samples& split, std::span<const int32_t> indices) override {
     if (indices.empty()) return {};
     gather(split, indices, batch_);
