@@ -21,9 +21,8 @@ struct EvaluateOptions {
 };
 
 int run_evaluate(const EvaluateOptions& options) {
-  if (!std::filesystem::exists(options.db)) throw InputError("no results database " + options.db, {}, "db");
-  auto store = Store::open(options.db);
-  const StoredModel model = load_stored_model(*store, options.db, options.run);
+  OpenedModel opened = open_stored_model(options.db, options.run);
+  const StoredModel& model = opened.model;
   DatasetSpec spec = model.config.dataset;
   spec.name = options.dataset;
   spec.dir = options.data_dir;
@@ -48,7 +47,7 @@ int run_evaluate(const EvaluateOptions& options) {
   session->predict(test, indices, probs.data());
   const bool sigmoid = model.config.model.layers.back().activation == Activation::sigmoid;
   const Evaluation result = evaluate_probs(probs, test.labels, classes, sigmoid);
-  store->record_evaluation(model.run.run_id, spec.name, data_dir(spec), model.run.checkpoint, test.count, result);
+  opened.store->record_evaluation(model.run.run_id, spec.name, data_dir(spec), model.run.checkpoint, test.count, result);
 
   char line[256];
   std::snprintf(line, sizeof line, "accuracy %.4f, loss %.4f, macro F1 %.4f on %lld test images of '%s'",

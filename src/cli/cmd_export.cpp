@@ -19,9 +19,8 @@ struct ExportOptions {
 };
 
 int run_export(const ExportOptions& options) {
-  if (!std::filesystem::exists(options.db)) throw InputError("no results database " + options.db, {}, "db");
-  auto store = Store::open(options.db);
-  StoredModel model = load_stored_model(*store, options.db, options.run);
+  OpenedModel opened = open_stored_model(options.db, options.run);
+  StoredModel& model = opened.model;
   const std::string output = !options.output.empty()
                                  ? options.output
                                  : model.run.sweep + "-run" + std::to_string(model.run.run_id) + "." +

@@ -86,7 +86,7 @@ int run_plan(const PlanOptions& options) {
     std::cout << "Checkpoints (sweep run --checkpoints, docs/checkpoints.md): " << human_bytes(checkpoint_total)
               << " in all with last or best (" << human_bytes(checkpoint_total / double(runs.size()))
               << " per run on average, the largest " << human_bytes(checkpoint_largest) << "), "
-              << human_bytes(checkpoint_all) << " with all (every epoch), none with none\n";
+              << human_bytes(checkpoint_all) << " with all (every epoch), nothing with none\n";
 
   if (options.summary) {
     // One summary per distinct architecture, in the order of first use.

@@ -34,9 +34,8 @@ Samples model_input(const StoredModel& model, const std::string& path, int64_t l
 }
 
 int run_predict(const PredictOptions& options) {
-  if (!std::filesystem::exists(options.db)) throw InputError("no results database " + options.db, {}, "db");
-  auto store = Store::open(options.db);
-  const StoredModel model = load_stored_model(*store, options.db, options.run);
+  OpenedModel opened = open_stored_model(options.db, options.run);
+  const StoredModel& model = opened.model;
   std::unique_ptr<Session> session = model_session(model);
   const int classes = model.config.model.classes;
   std::cout << "file,image,class,probability";

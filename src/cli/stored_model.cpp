@@ -34,6 +34,14 @@ StoredModel load_stored_model(Store& store, const std::string& db, const std::st
   return model;
 }
 
+OpenedModel open_stored_model(const std::string& db, const std::string& run) {
+  if (!std::filesystem::exists(db)) throw InputError("no results database " + db, {}, "db");
+  OpenedModel opened;
+  opened.store = Store::open(db);
+  opened.model = load_stored_model(*opened.store, db, run);
+  return opened;
+}
+
 std::unique_ptr<Session> model_session(const StoredModel& model) {
   std::string name = "cpu";
   for (const std::string& available : backend_names())

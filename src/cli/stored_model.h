@@ -25,6 +25,14 @@ struct StoredModel {
 // is missing or corrupt; each names the run, the database and the file.
 StoredModel load_stored_model(Store& store, const std::string& db, const std::string& run);
 
+// The database opened (InputError when there is no such file) and the run's
+// model loaded: the first step of export, predict and evaluate.
+struct OpenedModel {
+  std::unique_ptr<Store> store;
+  StoredModel model;
+};
+OpenedModel open_stored_model(const std::string& db, const std::string& run);
+
 // An evaluation-mode session holding the model: on the backend that trained
 // it where this machine has it, else cpu.
 std::unique_ptr<Session> model_session(const StoredModel& model);
