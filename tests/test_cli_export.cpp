@@ -150,6 +150,12 @@ TEST_CASE("sweep export, predict and evaluate a finished run's model") {
   const std::string file = scalar(db, "SELECT checkpoint FROM runs WHERE id = 1");
   CHECK(file.ends_with("/last.safetensors"));
   CHECK(fs::exists(temp.path / "results.db.d" / "checkpoints" / file));
+  // The sweep's provenance (issue #13): machine, build and oneDNN, in the database and the report.
+  CHECK_FALSE(scalar(db, "SELECT json_extract(provenance, '$.cpu') FROM sweeps").empty());
+  CHECK(scalar(db, "SELECT json_extract(provenance, '$.libraries.cpu') FROM sweeps").starts_with("oneDNN "));
+  CHECK(scalar(db, "SELECT json_extract(provenance, '$.sweep') FROM sweeps") == SWEEP_VERSION);
+  REQUIRE(run_sweep_cli(temp.path, {"report", "-o", "report.md"}).exit_code == 0);
+  CHECK(read_file(temp.path / "report.md").find("- **Machine and build**: ") != std::string::npos);
 
   for (const std::string run : {"1", "2"}) {
     CAPTURE(run);

@@ -163,7 +163,7 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
                              "ALTER TABLE runs DROP COLUMN owner; ALTER TABLE sweeps DROP COLUMN grid_fingerprint; "
                              "ALTER TABLE sweeps DROP COLUMN grid_runs; ALTER TABLE runs DROP COLUMN checkpoint; "
                              "ALTER TABLE runs DROP COLUMN resumed_from_epoch; DROP TABLE evaluations; "
-                             "PRAGMA user_version = 1",
+                             "ALTER TABLE sweeps DROP COLUMN provenance; PRAGMA user_version = 1",
                        nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
@@ -185,6 +185,8 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
   // Version 6: no model kept, not resumed, no evaluations.
   CHECK(scalar(*store, "SELECT COUNT(*) FROM runs WHERE checkpoint IS NULL AND resumed_from_epoch = 0") == "1");
   CHECK(scalar(*store, "SELECT COUNT(*) FROM evaluations") == "0");
+  // Version 7: no provenance for a sweep recorded before it.
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM sweeps WHERE provenance IS NULL") == "1");
 }
 
 TEST_CASE("files that are not sweep databases are refused, missing ones for reading too") {

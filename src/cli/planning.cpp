@@ -1,7 +1,11 @@
 #include "cli/planning.h"
 
+#include <map>
+
+#include "common/provenance.h"
 #include "schedule/scheduler.h"
 #include "store/plan.h"
+#include "train/backend.h"
 
 namespace sweep::cli {
 
@@ -30,6 +34,12 @@ SweepRecord sweep_record(const ExpandedGrid& grid) {
   sweep.grid_text = grid.text;
   sweep.varied = grid.varied;
   sweep.fingerprint = grid.fingerprint;
+  // The GPU module is not loaded for this: its runs name their device.
+  std::map<std::string, std::string> libraries;
+  for (const std::string& name : backend_names())
+    if (name != "gpu")
+      if (std::string library = get_backend(name).library(); !library.empty()) libraries[name] = library;
+  sweep.provenance = provenance_json(libraries);
   return sweep;
 }
 

@@ -218,6 +218,16 @@ SweepData load_sweep(sqlite3* db, const std::string& name) {
     sweep.host = q.text(8);
     sweep.version = q.text(9);
   }
+  {
+    // sweeps.provenance came with schema version 7; a read-only open of an
+    // older database has no such column.
+    Query has(db, "SELECT COUNT(*) FROM pragma_table_info('sweeps') WHERE name = 'provenance'");
+    if (has.step() && has.integer(0) > 0) {
+      Query q(db, "SELECT provenance FROM sweeps WHERE id = ?");
+      q.bind(1, sweep.id);
+      if (q.step()) sweep.provenance = q.json_of(0, json::object());
+    }
+  }
   sweep.has_in_grid = has_in_grid(db);
   load_runs(db, sweep);
   load_epochs(db, sweep, in_grid_condition(sweep, "r."));

@@ -61,6 +61,7 @@ struct ModelData {
 struct SweepData {
   int64_t id = 0;
   std::string name, description, grid_path, grid_text, created, updated, host, version;
+  json provenance = json::object();  // sweeps.provenance (schema 7); empty for older sweeps
   std::vector<std::string> varied;   // dotted paths, in the sweep's order
   std::vector<RunData> runs;         // by id: the runs of its current grid (runs.in_grid = 1)
   int out_of_grid = 0;               // runs of earlier versions of the grid, not loaded

@@ -148,6 +148,21 @@ void section_setup(SweepReport& r) {
   }
   r.md += "- **sweep version**: " + (s.version.empty() ? std::string("unknown") : s.version) +
           (s.host.empty() ? "" : ", host " + s.host) + ".\n";
+  if (!s.provenance.empty()) {
+    // To reproduce it: what machine and build last ran it (sweeps.provenance).
+    const json& p = s.provenance;
+    auto text = [&](const char* key) { return p.contains(key) && p[key].is_string() ? p[key].get<std::string>() : ""; };
+    std::string libraries;
+    if (p.contains("libraries") && p["libraries"].is_object())
+      for (const auto& [backend, library] : p["libraries"].items())
+        if (library.is_string()) libraries += (libraries.empty() ? "" : ", ") + library.get<std::string>();
+    r.md += "- **Machine and build**: " + text("cpu");
+    if (p.contains("cores") && p["cores"].is_number()) r.md += ", " + p["cores"].dump() + " cores";
+    if (!text("cpu_flags").empty()) r.md += " (" + text("cpu_flags") + ")";
+    r.md += "; " + text("os") + ", " + text("kernel") + "; " + text("compiler");
+    if (!libraries.empty()) r.md += "; " + libraries;
+    r.md += "; sweep " + text("sweep") + " at commit " + text("commit") + ".\n";
+  }
 
   std::string first_start, last_finish;
   double total = 0, slowest = 0;

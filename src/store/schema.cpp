@@ -90,6 +90,10 @@ void add_run_checkpoint(sqlite3* db) {
   exec(db, "CREATE INDEX evaluations_by_run ON evaluations(run_id)");
 }
 
+// Version 7: sweeps.provenance, the machine and build that last ran the
+// sweep (JSON, common/provenance.h). NULL for sweeps recorded before.
+void add_sweep_provenance(sqlite3* db) { exec(db, "ALTER TABLE sweeps ADD COLUMN provenance TEXT"); }
+
 constexpr Migration kMigrations[] = {
     {1, create_version_1},
     {2, add_slurm_submissions},
@@ -97,6 +101,7 @@ constexpr Migration kMigrations[] = {
     {4, add_run_in_grid},
     {5, add_sweep_fingerprint},
     {6, add_run_checkpoint},
+    {7, add_sweep_provenance},
 };
 static_assert(std::size(kMigrations) == size_t(kSchemaVersion), "one migration step per schema version");
 

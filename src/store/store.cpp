@@ -145,17 +145,19 @@ int64_t Store::upsert_sweep(const SweepRecord& sweep, size_t run_count, const st
   if (sweep_id) {
     Statement update(db_,
                      "UPDATE sweeps SET description = ?, grid_path = ?, grid_text = ?, varied = ?, updated = ?, "
-                     "sweep_version = ? WHERE id = ?");
+                     "sweep_version = ?, provenance = COALESCE(?, provenance) WHERE id = ?");
     update.bind_text(1, sweep.description).bind_text(2, sweep.grid_path).bind_text(3, sweep.grid_text);
-    update.bind_text(4, varied).bind_text(5, now).bind_text(6, version).bind_int(7, sweep_id).run();
+    update.bind_text(4, varied).bind_text(5, now).bind_text(6, version).bind_text_or_null(7, sweep.provenance);
+    update.bind_int(8, sweep_id).run();
   } else {
     Statement insert(db_,
                      "INSERT INTO sweeps (name, description, grid_path, grid_text, varied, created, updated, host, "
-                     "sweep_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                     "sweep_version, provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     insert.bind_text(1, sweep.name).bind_text(2, sweep.description).bind_text(3, sweep.grid_path);
     insert.bind_text(4, sweep.grid_text).bind_text(5, varied);
     insert.bind_text(6, sweep.created.empty() ? now : sweep.created).bind_text(7, now);
-    insert.bind_text(8, sweep.host.empty() ? this_host() : sweep.host).bind_text(9, version).run();
+    insert.bind_text(8, sweep.host.empty() ? this_host() : sweep.host).bind_text(9, version);
+    insert.bind_text_or_null(10, sweep.provenance).run();
     sweep_id = sqlite3_last_insert_rowid(db_);
   }
   // An existing run keeps its status, metrics and epochs: resuming a sweep

@@ -24,9 +24,10 @@ struct sqlite3;
 
 namespace sweep {
 
-inline constexpr int kSchemaVersion = 6;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid,
+inline constexpr int kSchemaVersion = 7;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid,
                                           // 5: sweeps.grid_fingerprint and grid_runs,
-                                          // 6: runs.checkpoint and resumed_from_epoch (docs/schema.md)
+                                          // 6: runs.checkpoint and resumed_from_epoch, evaluations,
+                                          // 7: sweeps.provenance (docs/schema.md)
 
 struct SweepRecord {
   int64_t id = 0;
@@ -39,6 +40,7 @@ struct SweepRecord {
   std::string version;  // sweep version that last ran it; SWEEP_VERSION when empty
   std::vector<std::string> varied;  // dotted config paths that vary across runs
   std::string fingerprint;  // grid_fingerprint() of the grid that was recorded ('' = unknown)
+  std::string provenance;   // JSON (common/provenance.h) of the machine and build that last ran it ('' = keep)
 };
 
 // A sweep whose recorded grid has the fingerprint asked for, and how far it got.

@@ -77,6 +77,9 @@ class Backend {
   virtual std::string name() const = 0;            // "ref", "cpu", "gpu"
   virtual int device_count() const = 0;            // 0 = unusable on this machine
   virtual std::string device_name(int device) const = 0;
+  // The math library underneath and its version ("oneDNN 2.6.3"), for the
+  // sweep's provenance; "" for plain C++.
+  virtual std::string library() const { return {}; }
   // Build the network, initialise parameters with initial_params(model,
   // seed) and the optimizer state to zero.
   virtual std::unique_ptr<Session> create_session(const ModelSpec& model, const OptimizerSpec& optimizer,

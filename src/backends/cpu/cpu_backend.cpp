@@ -251,6 +251,10 @@ class CpuBackend final : public Backend {
     isa += cpu_has_amx() ? ", AMX" : "";
     return "CPU (" + isa + ")";
   }
+  std::string library() const override {
+    const dnnl::version_t* v = dnnl::version();
+    return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  }
   std::unique_ptr<Session> create_session(const ModelSpec& model, const OptimizerSpec& optimizer,
                                           const SessionOptions& options) override {
     omp_set_num_threads(std::max(1, options.threads));
