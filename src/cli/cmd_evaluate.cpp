@@ -41,10 +41,7 @@ int run_evaluate(const EvaluateOptions& options) {
 
   std::unique_ptr<Session> session = model_session(model);
   const int classes = model.config.model.classes;
-  std::vector<int32_t> indices(size_t(test.count));
-  std::iota(indices.begin(), indices.end(), 0);
-  std::vector<float> probs(size_t(test.count) * size_t(classes));
-  session->predict(test, indices, probs.data());
+  const std::vector<float> probs = predict_all(*session, test, classes);
   const bool sigmoid = model.config.model.layers.back().activation == Activation::sigmoid;
   const Evaluation result = evaluate_probs(probs, test.labels, classes, sigmoid);
   opened.store->record_evaluation(model.run.run_id, spec.name, data_dir(spec), model.run.checkpoint, test.count, result);

@@ -44,10 +44,7 @@ int run_predict(const PredictOptions& options) {
   std::cout << "\n";
   for (const std::string& path : options.images) {
     const Samples samples = model_input(model, path, options.limit);
-    std::vector<int32_t> indices(size_t(samples.count));
-    std::iota(indices.begin(), indices.end(), 0);
-    std::vector<float> probs(size_t(samples.count) * size_t(classes));
-    session->predict(samples, indices, probs.data());
+    const std::vector<float> probs = predict_all(*session, samples, classes);
     char number[32];
     for (int64_t i = 0; i < samples.count; ++i) {
       const float* p = probs.data() + i * classes;

@@ -1,6 +1,7 @@
 #include "cli/stored_model.h"
 
 #include <algorithm>
+#include <numeric>
 #include <thread>
 
 #include "common/error.h"
@@ -58,6 +59,14 @@ std::unique_ptr<Session> model_session(const StoredModel& model) {
       get_backend(name).create_session(model.config.model, model.config.optimizer, options);
   session->set_params(model.state.params);
   return session;
+}
+
+std::vector<float> predict_all(Session& session, const Samples& samples, int classes) {
+  std::vector<int32_t> indices(size_t(samples.count));
+  std::iota(indices.begin(), indices.end(), 0);
+  std::vector<float> probs(size_t(samples.count) * size_t(classes));
+  session.predict(samples, indices, probs.data());
+  return probs;
 }
 
 }  // namespace sweep::cli

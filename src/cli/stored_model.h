@@ -37,4 +37,7 @@ OpenedModel open_stored_model(const std::string& db, const std::string& run);
 // it where this machine has it, else cpu.
 std::unique_ptr<Session> model_session(const StoredModel& model);
 
+// Evaluation-mode probabilities of every sample: count x classes.
+std::vector<float> predict_all(Session& session, const Samples& samples, int classes);
+
 }  // namespace sweep::cli

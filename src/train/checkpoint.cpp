@@ -309,11 +309,15 @@ std::optional<TrainingState> RunCheckpoints::resumable(std::string& why_not) con
   return state;
 }
 
+double RunCheckpoints::monitored(const EpochMetrics& m) const {
+  if (options_.monitor == "val_loss") return m.val_loss;
+  if (options_.monitor == "val_accuracy") return m.val_accuracy;
+  if (options_.monitor == "accuracy") return m.accuracy;
+  return m.loss;
+}
+
 bool RunCheckpoints::improves(const EpochMetrics& m) const {
-  double value = m.loss;
-  if (options_.monitor == "val_loss") value = m.val_loss;
-  else if (options_.monitor == "val_accuracy") value = m.val_accuracy;
-  else if (options_.monitor == "accuracy") value = m.accuracy;
+  const double value = monitored(m);
   if (!std::isfinite(value)) return false;
   return best_epoch_ == 0 || (maximise_ ? value > best_ : value < best_);
 }
@@ -322,9 +326,7 @@ void RunCheckpoints::replay(const std::vector<EpochMetrics>& epochs) {
   for (const EpochMetrics& m : epochs) {
     if (!improves(m)) continue;
     best_epoch_ = m.epoch;
-    best_ = options_.monitor == "val_loss" ? m.val_loss
-            : options_.monitor == "val_accuracy" ? m.val_accuracy
-            : options_.monitor == "accuracy" ? m.accuracy : m.loss;
+    best_ = monitored(m);
   }
 }
 

@@ -78,6 +78,7 @@ class RunCheckpoints {
   std::string finish(int last_epoch);
 
  private:
+  double monitored(const EpochMetrics& m) const;  // the options' monitor's value
   bool improves(const EpochMetrics& m) const;
   void link(const std::string& name) const;  // name -> a hard link to last (a copy where links fail)
 
