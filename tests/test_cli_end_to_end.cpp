@@ -73,12 +73,21 @@ TEST_CASE("sweep run, query, resume and extend a tiny grid") {
   CHECK(plan.out.find("learning_rate") != std::string::npos);
   CHECK(plan.out.find("2 runs") != std::string::npos);
   CHECK(plan.out.find("Total params:") != std::string::npos);  // the Keras-style summary
-  CHECK_FALSE(fs::exists(dir.path / "results.db"));              // planning writes nothing
+  // Planning times each distinct network's steps and caches the timings in
+  // the database, and records no sweep; a second plan measures nothing.
+  CHECK(plan.out.find("cost model: 1 network(s) and batch size(s) to price: 1 measured") != std::string::npos);
+  REQUIRE(fs::exists(dir.path / "results.db"));
+  const Result cached = run_cli(dir.path, {"query", "results.db", "SELECT (SELECT COUNT(*) FROM step_costs), "
+                                           "(SELECT COUNT(*) FROM sweeps)", "--format", "csv"});
+  CHECK(cached.out.find("1,0") != std::string::npos);
+  const Result replan = run_cli(dir.path, {"plan", "grid.yaml"});
+  CHECK(replan.out.find("0 measured in 0.0s, 1 from earlier measurements") != std::string::npos);
 
   Result run = run_cli(dir.path, {"run", "grid.yaml", "--plain", "--backend", "cpu"});
   INFO(run.out, run.err);
   REQUIRE(run.exit_code == 0);
   REQUIRE(fs::exists(dir.path / "results.db"));  // the default database, in the working directory
+  CHECK(run.err.find("cost model:") == std::string::npos);  // priced from the plan's measurements
 
   const Result query = run_cli(dir.path, {"query", "results.db",
                                         "SELECT learning_rate, status, test_accuracy FROM results ORDER BY 1",

@@ -163,13 +163,14 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
                              "ALTER TABLE runs DROP COLUMN owner; ALTER TABLE sweeps DROP COLUMN grid_fingerprint; "
                              "ALTER TABLE sweeps DROP COLUMN grid_runs; ALTER TABLE runs DROP COLUMN checkpoint; "
                              "ALTER TABLE runs DROP COLUMN resumed_from_epoch; DROP TABLE evaluations; "
-                             "ALTER TABLE sweeps DROP COLUMN provenance; PRAGMA user_version = 1",
+                             "ALTER TABLE sweeps DROP COLUMN provenance; DROP TABLE step_costs; PRAGMA user_version = 1",
                        nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
 
   auto reader = Store::open(path, Store::Mode::read_only);
   CHECK(scalar(*reader, "PRAGMA user_version") == "1");
   CHECK(scalar(*reader, "SELECT COUNT(*) FROM runs") == "1");
+  CHECK(reader->step_costs({"any key"}).empty());  // no step_costs table before version 8
   reader.reset();
 
   auto store = Store::open(path);
@@ -187,6 +188,9 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
   CHECK(scalar(*store, "SELECT COUNT(*) FROM evaluations") == "0");
   // Version 7: no provenance for a sweep recorded before it.
   CHECK(scalar(*store, "SELECT COUNT(*) FROM sweeps WHERE provenance IS NULL") == "1");
+  // Version 8: an empty cache of step costs.
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM step_costs") == "0");
+  CHECK(store->step_costs({"any key"}).empty());
 }
 
 TEST_CASE("files that are not sweep databases are refused, missing ones for reading too") {

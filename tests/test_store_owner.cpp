@@ -184,7 +184,8 @@ TEST_CASE("a version 2 database gains runs.owner (NULL: stale); read-only opens 
     exec(*store, "DROP VIEW results; ALTER TABLE runs DROP COLUMN in_grid; ALTER TABLE runs DROP COLUMN owner; "
                  "ALTER TABLE sweeps DROP COLUMN grid_fingerprint; ALTER TABLE sweeps DROP COLUMN grid_runs; "
                  "ALTER TABLE runs DROP COLUMN checkpoint; ALTER TABLE runs DROP COLUMN resumed_from_epoch; "
-                 "DROP TABLE evaluations; ALTER TABLE sweeps DROP COLUMN provenance; PRAGMA user_version = 2");
+                 "DROP TABLE evaluations; ALTER TABLE sweeps DROP COLUMN provenance; DROP TABLE step_costs; "
+                 "PRAGMA user_version = 2");
     CHECK(store->query("SELECT COUNT(*) FROM pragma_table_info('runs') WHERE name = 'owner'").rows[0][0] == "0");
   }
   {

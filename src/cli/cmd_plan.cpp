@@ -3,12 +3,12 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/planning.h"
 #include "grid/grid.h"
+#include "schedule/scheduler.h"
 #include "store/plan.h"
 #include "train/checkpoint.h"
 
@@ -23,6 +23,7 @@ std::string shortened(const std::string& text) {
 
 struct PlanOptions {
   std::string grid;
+  std::string db = "results.db";
   bool summary = false;
 };
 
@@ -50,6 +51,19 @@ int run_plan(const PlanOptions& options) {
   if (any_repeat) add_column("repeat", Align::right);
   for (const char* title : {"params", "FLOPs/image", "estimate"}) add_column(title, Align::right);
 
+  // Each run priced as `sweep run` would schedule it: its own network's
+  // measured step costs on the lanes it would get (cached in the database, so
+  // a second plan and the run measure nothing).
+  std::vector<const RunConfig*> configs;
+  for (const ExpandedRun& run : runs) configs.push_back(&run.config);
+  std::unique_ptr<Store> store;
+  try {
+    store = Store::open(options.db);
+  } catch (const std::exception& error) {
+    std::cerr << "sweep plan: not caching measured step costs in " << options.db << " (" << error.what() << ")\n";
+  }
+  const SweepForecast forecast = forecast_sweep(configs, ScheduleOptions{}, store.get());
+
   std::vector<std::vector<std::string>> rows;
   double total_seconds = 0;
   // Checkpoint sizes: one file per run (last/best), one per epoch (all).
@@ -66,8 +80,8 @@ int run_plan(const PlanOptions& options) {
     if (any_repeat) row.push_back(std::to_string(run.repeat));
     row.push_back(thousands(run.params_trainable + run.params_non_trainable));
     row.push_back(thousands(run.flops_per_image));
-    row.push_back(human_seconds(run.cost_estimate));
-    total_seconds += run.cost_estimate;
+    row.push_back(human_seconds(forecast.run_seconds[i]));
+    total_seconds += forecast.run_seconds[i];
     const RunConfig& config = runs[i].config;
     const double bytes = double(checkpoint_bytes(config.model, config.optimizer));
     checkpoint_total += bytes;
@@ -78,10 +92,13 @@ int run_plan(const PlanOptions& options) {
   std::cout << "sweep '" << grid.name << "' (" << grid.path << ")";
   if (!grid.description.empty()) std::cout << ": " << grid.description;
   std::cout << "\n\n" << text_table(header, rows, align) << "\n";
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   std::cout << runs.size() << (runs.size() == 1 ? " run" : " runs") << ", about " << human_seconds(total_seconds)
-            << " of single-thread training; ETA about " << human_seconds(total_seconds / cores) << " on this machine's "
-            << cores << (cores == 1 ? " core" : " cores") << " (estimates from the cost model)\n";
+            << " of training in all; ETA about " << human_seconds(forecast.eta_seconds) << " run as " << forecast.where
+            << " (the estimate column: each run on its lane, runs side by side)\n";
+  if (!runs.empty()) {
+    std::cout << forecast.cost_note << "\n";
+    if (!forecast.threads_note.empty()) std::cout << forecast.threads_note << "\n";
+  }
   if (!runs.empty())
     std::cout << "Checkpoints (sweep run --checkpoints, docs/checkpoints.md): " << human_bytes(checkpoint_total)
               << " in all with last or best (" << human_bytes(checkpoint_total / double(runs.size()))
@@ -108,8 +125,13 @@ Command plan_command(CLI::App& parent) {
   app->footer(
       "Read and check a grid file and print every run it expands to: its varied values, parameter count,\n"
       "forward FLOPs per image and estimated training time, then the total and an ETA for this machine.\n"
-      "Nothing is trained or written. A bad grid is reported with file:line and exit code 2.");
+      "The estimates time a few real training steps and predictions of each distinct network at its batch size,\n"
+      "as `sweep run` would run it (docs/eta.md); the timings are cached in the database, so a second plan and\n"
+      "the run itself measure nothing. Nothing is trained and no sweep is recorded. A bad grid is reported with\n"
+      "file:line and exit code 2.");
   app->add_option("grid", options->grid, "Grid file (YAML)")->required();
+  app->add_option("--db", options->db, "Results database that caches the measured step costs (created when missing)")
+      ->capture_default_str();
   app->add_flag("--summary", options->summary,
                 "Also print the Keras-style model summary (layers, output shapes, parameters) of each distinct "
                 "architecture");

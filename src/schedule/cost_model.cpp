@@ -7,11 +7,15 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <optional>
+#include <queue>
 #include <tuple>
 
+#include <fmt/format.h>
+
 #include "common/error.h"
+#include "schedule/progress.h"
 #include "data/dataset.h"
-#include "kernels/common/rng.h"
 #include "model/model.h"
 #include "schedule/scheduler.h"
 #include "train/backend.h"
@@ -56,18 +60,6 @@ ModelSpec flops_net() {
   return model;
 }
 
-Samples synthetic_images(int64_t count) {
-  Samples samples;
-  samples.shape = Shape{1, 28, 28, false};
-  samples.count = count;
-  samples.u8.resize(static_cast<size_t>(count * samples.shape.size()));
-  const uint64_t key = rng::derive_key(12345, 99);
-  for (size_t i = 0; i < samples.u8.size(); ++i) samples.u8[i] = static_cast<uint8_t>(rng::bits(key, i) & 0xff);
-  samples.labels.resize(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) samples.labels[static_cast<size_t>(i)] = static_cast<uint8_t>(i % 10);
-  return samples;
-}
-
 // Seconds per training step of `model` at batch size `batch`: one warm-up
 // step (first-touch allocations, primitive creation), then steps until
 // `budget` seconds have passed (at least two).
@@ -97,7 +89,7 @@ Calibration measure(const std::string& backend_name, int threads, int device) {
   options.threads = threads;
   options.device = device;
   constexpr int kBatch = 64;
-  const Samples data = synthetic_images(kBatch);
+  const Samples data = synthetic_samples(Shape{1, 28, 28, false}, kBatch);
   const ModelSpec small = overhead_net(), conv = flops_net();
   const double small_flops = double(infer(small).flops_training) * kBatch;
   const double conv_flops = double(infer(conv).flops_training) * kBatch;
@@ -156,6 +148,123 @@ double estimate_seconds(const RunWork& work, const Calibration& calibration, dou
   // (forward only, no optimizer update).
   const double steps = double(work.train_steps) + double(work.eval_steps) / 3.0;
   return steps * calibration.seconds_per_step + work.flops * work_share / calibration.flops_per_second;
+}
+
+RunCost run_cost(const RunWork& work, int epochs, const StepCost& step) {
+  RunCost cost;
+  cost.epochs = std::max(1, epochs);
+  cost.setup = step.setup;
+  cost.epoch = double(work.train_steps) / cost.epochs * step.train_step + double(work.val_images) * step.predict_image;
+  cost.final_eval = double(work.test_images) * step.predict_image;
+  cost.measured = true;
+  return cost;
+}
+
+RunCost modelled_run_cost(const RunWork& work, int epochs, const Calibration& calibration, double work_share,
+                          double scale) {
+  RunCost cost;
+  cost.epochs = std::max(1, epochs);
+  cost.epoch = estimate_seconds(work, calibration, work_share) * scale / cost.epochs;
+  return cost;
+}
+
+namespace {
+
+// The median of measured/FLOPs-priced over the runs that were measured on a
+// lane: what the FLOPs model gets wrong on this machine, applied to the runs
+// that could not be measured. 1 when none was.
+double median_ratio(std::vector<double> ratios) {
+  if (ratios.empty()) return 1.0;
+  std::sort(ratios.begin(), ratios.end());
+  return ratios[ratios.size() / 2];
+}
+
+}  // namespace
+
+CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::vector<LaneSpec>& lanes, Store* store,
+                         double budget_seconds) {
+  CostTable table;
+  table.costs.assign(runs.size(), std::vector<RunCost>(lanes.size()));
+  if (lanes.empty()) return table;
+  const int concurrency = static_cast<int>(lanes.size());
+  // The work of each run; a run whose work cannot be counted (its dataset is
+  // missing) costs 0 here and fails in training, where the error lands in its row.
+  std::vector<std::optional<RunWork>> works(runs.size());
+  std::vector<StepCostRequest> requests;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    try {
+      works[r] = run_work(*runs[r]);
+    } catch (const std::exception&) {
+      continue;
+    }
+    for (const LaneSpec& lane : lanes)
+      requests.push_back({step_key(*runs[r], lane.backend, lane.threads, lane.device, concurrency),
+                          &runs[r]->model, works[r]->flops});
+  }
+  table.steps = ensure_step_costs(requests, store, concurrency, budget_seconds);
+
+  for (size_t l = 0; l < lanes.size(); ++l) {
+    const LaneSpec& lane = lanes[l];
+    std::vector<size_t> unmeasured;
+    std::optional<Calibration> flops_model;
+    auto modelled = [&](const RunWork& work, int epochs, double scale) {
+      if (!flops_model) {
+        try {
+          flops_model = calibration(lane.backend, lane.threads, lane.device);
+        } catch (const std::exception&) {
+          flops_model = Calibration{lane.backend, lane.threads, lane.device, 0, 1e9, 0};
+        }
+      }
+      return modelled_run_cost(work, epochs, *flops_model, lane.work_share, scale);
+    };
+    for (size_t r = 0; r < runs.size(); ++r) {
+      if (!works[r]) continue;
+      const int epochs = runs[r]->train.epochs;
+      const auto step = step_cost(step_key(*runs[r], lane.backend, lane.threads, lane.device, concurrency));
+      if (!step) {
+        unmeasured.push_back(r);
+        continue;
+      }
+      table.costs[r][l] = run_cost(*works[r], epochs, *step);
+    }
+    if (unmeasured.empty()) continue;
+    // Ratios measured/modelled of the measured runs (the calibration is made
+    // only now that some run needs it).
+    std::vector<double> scale_samples;
+    for (size_t r = 0; r < runs.size(); ++r)
+      if (works[r] && table.costs[r][l].measured)
+        scale_samples.push_back(table.costs[r][l].total() / modelled(*works[r], runs[r]->train.epochs, 1.0).total());
+    const double scale = median_ratio(scale_samples);
+    for (size_t r : unmeasured) table.costs[r][l] = modelled(*works[r], runs[r]->train.epochs, scale);
+    if (l == 0) table.modelled_runs = static_cast<int>(unmeasured.size());
+  }
+  return table;
+}
+
+std::string cost_note(const CostTable& table) {
+  const StepCostReport& steps = table.steps;
+  std::string note = fmt::format("cost model: {} network(s) and batch size(s) to price: {} measured in {}, {} from "
+                                 "earlier measurements",
+                                 steps.wanted, steps.measured, format_duration(steps.seconds), steps.cached);
+  if (table.modelled_runs > 0)
+    note += fmt::format("; {} run(s) priced by FLOPs ({} not measured in the time budget, {} failed to run)",
+                        table.modelled_runs, steps.skipped, steps.failed);
+  return note;
+}
+
+double list_schedule_makespan(std::vector<double> costs, std::vector<double> busy) {
+  if (busy.empty()) busy.push_back(0);
+  std::sort(costs.begin(), costs.end(), std::greater<>());
+  // Min-heap of when each lane frees.
+  std::priority_queue<double, std::vector<double>, std::greater<>> free_at(busy.begin(), busy.end());
+  double end = *std::max_element(busy.begin(), busy.end());
+  for (double cost : costs) {
+    const double start = free_at.top();
+    free_at.pop();
+    free_at.push(start + cost);
+    end = std::max(end, start + cost);
+  }
+  return end;
 }
 
 double estimate_run_seconds(const RunConfig& config, int threads) {

@@ -1,22 +1,27 @@
-// The scheduler's cost model: how long a run takes, from its work (FLOPs per
-// image x images x epochs, plus a fixed cost per batch) and a calibration of
-// the device measured once per process.
+// The scheduler's cost model: how long a run takes on a lane.
 //
-// Accuracy, honestly: the calibration measures two small networks for a
-// fraction of a second, so it captures the machine's speed and the per-batch
-// overhead, not how efficiently a particular large convolution runs. On the
-// nets of the lab write-ups estimates land within about 2x of the truth;
-// larger networks tend to be overestimated (big convolutions run faster per
-// FLOP than the calibration net). Early stopping is not foreseen: a run that
-// stops early takes less than its estimate. The ordering (longest first) is
-// what the schedule needs and is much more reliable than the absolute values;
-// the ETA corrects itself with the ratio actual/estimated of finished runs.
+// A run is priced from its own network's measured step costs
+// (schedule/step_costs.h: a few real training steps and predictions at its
+// batch size, thread count, precision and the machine's concurrency):
+//   setup + epochs x (training steps x step + validation images x predict)
+//   + test images x predict.
+// A network that could not be measured in the time budget (a random search
+// over thousands of distinct networks) is priced by FLOPs: the per-process
+// calibration below (seconds = steps x overhead + FLOPs / rate), scaled by
+// the median ratio measured/FLOPs-priced of the networks that were measured.
+//
+// Not foreseen: early stopping (a run that stops early takes less) and other
+// load on the machine. The live ETA (schedule/eta.h) corrects both from the
+// epochs that finish. bench/eta measures estimate against actual.
 #pragma once
 #include <cstdint>
 #include <string>
 
+#include <vector>
+
 #include "config/run_config.h"
 #include "data/dataset.h"
+#include "schedule/step_costs.h"
 
 namespace sweep {
 
@@ -44,10 +49,54 @@ struct Calibration {
 // dataset on disk.
 const Calibration& calibration(const std::string& backend, int threads = 1, int device = 0);
 
-// Seconds of a run under a calibration. `work_share` > 1 models a device
+// Seconds of a run under the FLOPs calibration. `work_share` > 1 models a device
 // shared by that many concurrent runs (their FLOPs compete, their per-batch
 // latencies overlap).
 double estimate_seconds(const RunWork& work, const Calibration& calibration, double work_share = 1.0);
+
+// A run's expected seconds, split the way it runs, so that the live ETA can
+// correct each part from the epochs that finish.
+struct RunCost {
+  double setup = 0;       // session creation and first step
+  double epoch = 0;       // one epoch: training steps + validation
+  double final_eval = 0;  // the test split
+  int epochs = 0;
+  bool measured = false;  // from the run's own measured step costs (else the FLOPs model)
+  double total() const { return setup + epoch * epochs + final_eval; }
+};
+
+// From measured step costs.
+RunCost run_cost(const RunWork& work, int epochs, const StepCost& step);
+// From the FLOPs calibration, times `scale` (measured/modelled of measured networks).
+RunCost modelled_run_cost(const RunWork& work, int epochs, const Calibration& calibration, double work_share,
+                          double scale);
+
+// A lane as the scheduler runs it.
+struct LaneSpec {
+  std::string backend;
+  int device = 0;
+  int threads = 1;
+  bool gpu = false;
+  double work_share = 1;  // concurrent runs sharing the device's FLOPs (GPU lanes)
+};
+
+// Every run's cost on every lane ([run][lane]), measuring what is not cached
+// (in the process, or in `store` when not null) within `budget_seconds`.
+struct CostTable {
+  std::vector<std::vector<RunCost>> costs;
+  StepCostReport steps;
+  int modelled_runs = 0;  // runs priced by FLOPs (their network was not measured)
+};
+CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::vector<LaneSpec>& lanes, Store* store,
+                         double budget_seconds = 30);
+
+// One line for the log: what was measured, reused and priced by FLOPs.
+std::string cost_note(const CostTable& table);
+
+// Seconds until the last of `costs` ends when they run longest first, each on
+// the lane that frees first (the scheduler's list schedule on identical lanes),
+// with lane i busy for `busy[i]` seconds first.
+double list_schedule_makespan(std::vector<double> costs, std::vector<double> busy);
 
 // dataset_counts() (the images a spec selects) is in data/dataset.h.
 

@@ -70,8 +70,10 @@ std::string timestamp_now() {
 }
 
 ProgressBoard::ProgressBoard(Mode mode, int lanes, int to_run, double queued_seconds, std::FILE* out)
-    : mode_(mode), out_(out), to_run_(to_run), queued_seconds_(queued_seconds), start_(clock_seconds()),
-      slots_(static_cast<size_t>(std::max(0, lanes))) {}
+    : mode_(mode), out_(out), to_run_(to_run), start_(clock_seconds()), slots_(static_cast<size_t>(std::max(0, lanes))),
+      eta_(std::max(1, lanes)) {
+  (void)queued_seconds;
+}
 
 ProgressBoard::~ProgressBoard() { stop(); }
 
@@ -100,7 +102,6 @@ void ProgressBoard::run_started(int lane, const std::string& label, double estim
   slot.label = label;
   slot.estimate = estimate_seconds;
   slot.started = now();
-  queued_seconds_ = std::max(0.0, queued_seconds_ - estimate_seconds);
   ++started_runs_;
 }
 
@@ -123,12 +124,14 @@ void ProgressBoard::batch(int lane, int epoch, int batch, double running_loss, d
 void ProgressBoard::epoch(int lane, const EpochMetrics& metrics) {
   std::lock_guard lock(mutex_);
   Slot& slot = slots_.at(static_cast<size_t>(lane));
+  eta_.epoch_done(lane, metrics.seconds, now());
   if (mode_ != Mode::plain) return;
   std::string line = fmt::format("{} {} epoch {}/{} loss {:.4f} accuracy {:.4f}", timestamp_now(), slot.label,
                                  metrics.epoch, slot.epochs, metrics.loss, metrics.accuracy);
   if (std::isfinite(metrics.val_loss))
     line += fmt::format(" val_loss {:.4f} val_accuracy {:.4f}", metrics.val_loss, metrics.val_accuracy);
-  line += fmt::format(" ({}, {:.0f} img/s)", format_duration(metrics.seconds), metrics.images_per_sec);
+  line += fmt::format(" ({}, {:.0f} img/s) [ETA {}]", format_duration(metrics.seconds), metrics.images_per_sec,
+                      format_duration(eta_locked()));
   pending_lines_.push_back(std::move(line));
 }
 
@@ -136,14 +139,7 @@ void ProgressBoard::run_finished(int lane, const RunResult& result) {
   std::lock_guard lock(mutex_);
   Slot& slot = slots_.at(static_cast<size_t>(lane));
   switch (result.status) {
-    case RunStatus::done:
-      ++done_;
-      // Only complete runs say how estimates compare with the truth.
-      if (!result.early_stopped && slot.estimate > 0) {
-        finished_actual_ += result.wall_seconds;
-        finished_estimate_ += slot.estimate;
-      }
-      break;
+    case RunStatus::done: ++done_; break;
     case RunStatus::diverged: ++diverged_; break;
     case RunStatus::interrupted: ++interrupted_; break;
     default: ++failed_; break;
@@ -159,20 +155,31 @@ void ProgressBoard::run_finished(int lane, const RunResult& result) {
     pending_lines_.push_back(std::move(line));
   }
   slot.active = false;
+  eta_.finished(lane);
 }
 
 void ProgressBoard::run_skipped(const std::string& label, double estimate_seconds, const std::string& why) {
   std::lock_guard lock(mutex_);
   to_run_ = std::max(0, to_run_ - 1);
-  queued_seconds_ = std::max(0.0, queued_seconds_ - estimate_seconds);
+  (void)estimate_seconds;
   if (mode_ == Mode::quiet) return;
   const std::string line = label + " " + why;
   pending_lines_.push_back(mode_ == Mode::plain ? timestamp_now() + " " + line : line);
 }
 
-void ProgressBoard::add_queued_seconds(double seconds) {
+void ProgressBoard::eta_queue(int job, const RunCost& cost, const std::string& key) {
   std::lock_guard lock(mutex_);
-  queued_seconds_ += seconds;
+  eta_.queue(job, cost, key);
+}
+
+void ProgressBoard::eta_started(int job, int lane) {
+  std::lock_guard lock(mutex_);
+  eta_.started(job, lane, now());
+}
+
+void ProgressBoard::eta_dropped(int job) {
+  std::lock_guard lock(mutex_);
+  eta_.dropped(job);
 }
 
 void ProgressBoard::message(const std::string& line) {
@@ -186,26 +193,7 @@ double ProgressBoard::eta_seconds() const {
   return eta_locked();
 }
 
-double ProgressBoard::eta_locked() const {
-  const double correction = finished_estimate_ > 0 ? finished_actual_ / finished_estimate_ : 1.0;
-  double remaining = queued_seconds_ * correction;
-  int running = 0;
-  for (const Slot& slot : slots_) {
-    if (!slot.active) continue;
-    ++running;
-    const double elapsed = now() - slot.started;
-    const double total_batches = double(slot.epochs) * slot.batches;
-    const double done_batches = double(std::max(0, slot.epoch - 1)) * slot.batches + slot.batch;
-    const double fraction = total_batches > 0 ? done_batches / total_batches : 0;
-    // Extrapolate from progress once there is some; before, trust the estimate.
-    if (fraction > 0.02)
-      remaining += elapsed * (1 - fraction) / fraction;
-    else
-      remaining += std::max(0.0, slot.estimate * correction - elapsed);
-  }
-  if (remaining <= 0 && running == 0) return 0;
-  return remaining / double(std::max<size_t>(1, slots_.size()));
-}
+double ProgressBoard::eta_locked() const { return eta_.eta(now()); }
 
 std::string ProgressBoard::slot_line(const Slot& slot, int width) const {
   std::string line = fmt::format("  {} ", slot.label);

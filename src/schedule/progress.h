@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "schedule/eta.h"
 #include "train/trainer.h"
 
 namespace sweep {
@@ -24,7 +25,7 @@ class ProgressBoard {
  public:
   enum class Mode { live, plain, quiet };
   // `lanes`: how many runs can be in flight; `to_run`: runs this invocation
-  // will try; `queued_seconds`: their summed cost estimate.
+  // will try; `queued_seconds` is unused (kept for callers; the ETA comes from eta_queue).
   ProgressBoard(Mode mode, int lanes, int to_run, double queued_seconds, std::FILE* out = stderr);
   ~ProgressBoard();
   ProgressBoard(const ProgressBoard&) = delete;
@@ -40,16 +41,18 @@ class ProgressBoard {
   void epoch(int lane, const EpochMetrics& metrics);
   void run_finished(int lane, const RunResult& result);
   // A queued run this invocation will not train after all (another sweep
-  // process claimed it): no longer counted or estimated; `why` is logged.
+  // process claimed it): no longer counted; `why` is logged.
   void run_skipped(const std::string& label, double estimate_seconds, const std::string& why);
-  // Adds to the queued runs' summed estimate (known once calibrated).
-  void add_queued_seconds(double seconds);
+  // The live ETA's model (schedule/eta.h): every run to train with its cost
+  // before the sweep starts, then which lane took it or that it was dropped.
+  void eta_queue(int job, const RunCost& cost, const std::string& key);
+  void eta_started(int job, int lane);
+  void eta_dropped(int job);
   // A line for the log (plain) or above the live block; dropped when quiet.
   void message(const std::string& line);
 
-  // Seconds still to go: running runs extrapolated from their progress,
-  // queued ones from their estimates scaled by actual/estimated of the runs
-  // finished so far; divided over the lanes. Negative when unknown.
+  // Seconds still to go (EtaModel: the list schedule of the remaining work,
+  // corrected by the epochs finished so far).
   double eta_seconds() const;
 
  private:
@@ -73,14 +76,13 @@ class ProgressBoard {
   Mode mode_;
   std::FILE* out_;
   int to_run_;
-  double queued_seconds_;
   double start_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Slot> slots_;
   std::vector<std::string> pending_lines_;
   int done_ = 0, failed_ = 0, diverged_ = 0, interrupted_ = 0, started_runs_ = 0;
-  double finished_actual_ = 0, finished_estimate_ = 0;
+  EtaModel eta_;
   int drawn_lines_ = 0;
   bool stopping_ = false;
   std::thread renderer_;

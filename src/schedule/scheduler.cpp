@@ -48,13 +48,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Lane {
-  std::string backend;
-  int device = 0;
-  int threads = 1;
-  bool gpu = false;
-  double work_share = 1;  // concurrent runs sharing the device's FLOPs
-};
+using Lane = LaneSpec;
 
 struct Job {
   const ExpandedRun* run = nullptr;
@@ -62,6 +56,8 @@ struct Job {
   int attempts = 0;  // as read when planned: a run started since then was taken by another process
   std::string label;
   std::vector<double> lane_cost;  // expected seconds on each lane
+  RunCost best;                   // the cost on its fastest lane, split (for the live ETA)
+  std::string cost_key;           // its network and batch: runs with equal keys share ETA corrections
 };
 
 // Adds "pid 12" to the list of other processes once.
@@ -180,35 +176,33 @@ std::vector<Lane> make_lanes(const ResourcePlan& plan) {
   return lanes;
 }
 
-// Expected seconds of every job on every lane. A run whose cost cannot be
-// computed (e.g. its dataset is missing) costs 0 here and fails in training,
-// where the error lands in its row.
-void estimate_costs(std::vector<Job>& jobs, const std::vector<Lane>& lanes, ProgressBoard& board) {
-  std::map<std::pair<std::string, int>, Calibration> calibrations;
-  for (const Lane& lane : lanes) {
-    auto key = std::make_pair(lane.backend, lane.gpu ? lane.device : -lane.threads);
-    if (calibrations.count(key)) continue;
-    try {
-      calibrations[key] = calibration(lane.backend, lane.threads, lane.device);
-    } catch (const std::exception& error) {
-      board.message(fmt::format("could not calibrate the {} backend ({}): runs start in grid order", lane.backend,
-                                error.what()));
-      calibrations[key] = Calibration{lane.backend, lane.threads, lane.device, 0, 1e9, 0};
-    }
-  }
-  for (Job& job : jobs) {
+// Expected seconds of every job on every lane, from measured step costs
+// (cached in the store: a `sweep plan` before made this instant).
+void price_jobs(std::vector<Job>& jobs, const std::vector<const RunConfig*>& configs, const std::vector<Lane>& lanes,
+                Store& store, ProgressBoard& board) {
+  const CostTable table = estimate_costs(configs, lanes, &store);
+  if (table.steps.measured > 0 || table.modelled_runs > 0)
+    board.message(cost_note(table));
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    Job& job = jobs[j];
     job.lane_cost.assign(lanes.size(), 0.0);
-    try {
-      const RunWork work = run_work(job.run->config);
-      for (size_t l = 0; l < lanes.size(); ++l) {
-        const auto key = std::make_pair(lanes[l].backend, lanes[l].gpu ? lanes[l].device : -lanes[l].threads);
-        job.lane_cost[l] = estimate_seconds(work, calibrations.at(key), lanes[l].work_share);
-      }
-    } catch (const std::exception&) {
+    size_t best = 0;
+    for (size_t l = 0; l < lanes.size(); ++l) {
+      job.lane_cost[l] = table.costs[j][l].total();
+      if (job.lane_cost[l] < job.lane_cost[best]) best = l;
     }
+    job.best = table.costs[j][best];
+    const Lane& lane = lanes[best];
+    job.cost_key = step_key(job.run->config, lane.backend, lane.threads, lane.device, int(lanes.size())).text();
+  }
+  std::vector<std::pair<int64_t, double>> estimates;
+  for (const Job& job : jobs) estimates.emplace_back(job.run_id, job.best.total());
+  try {
+    store.set_cost_estimates(estimates);
+  } catch (const std::exception&) {
+    // Only the recorded estimate is lost; the schedule has it.
   }
 }
-
 
 // The shared state of one run_sweep call: the queue, the lanes, the counts.
 class SweepRunner {
@@ -254,6 +248,7 @@ class SweepRunner {
   const std::vector<std::string>& problems() const { return problems_; }
 
  private:
+  int job_index(const Job& job) const { return static_cast<int>(&job - jobs_.data()); }
   double best_cost(int job) const {
     const auto& costs = jobs_[static_cast<size_t>(job)].lane_cost;
     return costs.empty() ? 0 : *std::min_element(costs.begin(), costs.end());
@@ -313,6 +308,7 @@ class SweepRunner {
       }
       claimed = true;
       board_.run_started(lane_index, job.label, estimate);
+      board_.eta_started(job_index(job), lane_index);
       RunObserver observer(store_, board_, lane_index, job.run_id, stop_all_, job.label);
       CheckpointOptions checkpoints;
       if (!options_.checkpoint_dir.empty() && options_.checkpoint_keep != CheckpointKeep::none) {
@@ -331,6 +327,7 @@ class SweepRunner {
       // It failed before it could be claimed: the row is not ours to write
       // (another process may own it); the next `sweep run` tries it again.
       board_.run_started(lane_index, job.label, estimate);
+      board_.eta_started(job_index(job), lane_index);
     } else {
       try {
         store_.finish_run(job.run_id, result);
@@ -345,6 +342,7 @@ class SweepRunner {
 
   void skip(const Job& job, const Claim& claim, double estimate) {
     const std::string who = owner_description(claim.owner);
+    board_.eta_dropped(job_index(job));
     board_.run_skipped(job.label, estimate,
                        claim.status == RunStatus::running
                            ? "skipped: being trained by another sweep process (" + who + ")"
@@ -389,14 +387,14 @@ class SweepRunner {
 // counts. Under load, OpenMP teams whose threads get descheduled stall at
 // every barrier (bench/schedule measured 17-46x slowdowns on a 2-core machine
 // at load 14), and small networks gain little from threads even when idle.
-std::string keep_threads_if_faster(ResourcePlan& plan, const std::vector<Job>& jobs) {
+std::string keep_threads_if_faster(ResourcePlan& plan, const std::vector<const RunConfig*>& runs) {
   constexpr double kWorthIt = 1.2;  // less is within the calibration's noise: keep the simpler choice
   try {
     const Calibration& one = calibration(plan.cpu_backend, 1);
     const Calibration& many = calibration(plan.cpu_backend, plan.threads_per_run);
     double seconds_one = 0, seconds_many = 0;
-    for (const Job& job : jobs) {
-      const RunWork work = run_work(job.run->config);
+    for (const RunConfig* run : runs) {
+      const RunWork work = run_work(*run);
       seconds_one += estimate_seconds(work, one);
       seconds_many += estimate_seconds(work, many);
     }
@@ -434,7 +432,37 @@ void print_summary(const std::string& name, const SweepOutcome& outcome, const s
   std::fflush(stdout);
 }
 
+std::string lanes_text(const ResourcePlan& plan) {
+  std::string where = plan.cpu_lanes > 0 ? fmt::format("{} x {} thread(s) on {}", plan.cpu_lanes, plan.threads_per_run,
+                                                       plan.cpu_backend)
+                                         : std::string();
+  if (plan.gpu_devices > 0)
+    where += fmt::format("{}{} GPU(s) x {} runs", where.empty() ? "" : " + ", plan.gpu_devices,
+                         plan.gpu_runs_per_device);
+  return where;
+}
+
 }  // namespace
+
+SweepForecast forecast_sweep(const std::vector<const RunConfig*>& runs, const ScheduleOptions& options, Store* store) {
+  SweepForecast forecast;
+  if (runs.empty()) return forecast;
+  ResourcePlan plan = plan_resources(options, available_cores(), static_cast<int>(runs.size()), usable_gpus(options));
+  if (options.jobs == 0 && options.threads_per_run == 0 && plan.threads_per_run > 1)
+    forecast.threads_note = keep_threads_if_faster(plan, runs);
+  const std::vector<Lane> lanes = make_lanes(plan);
+  forecast.lanes = static_cast<int>(lanes.size());
+  forecast.where = lanes_text(plan);
+  const CostTable table = estimate_costs(runs, lanes, store);
+  forecast.cost_note = cost_note(table);
+  for (const auto& costs : table.costs) {
+    double best = costs.empty() ? 0 : costs[0].total();
+    for (const RunCost& cost : costs) best = std::min(best, cost.total());
+    forecast.run_seconds.push_back(best);
+  }
+  forecast.eta_seconds = list_schedule_makespan(forecast.run_seconds, std::vector<double>(lanes.size(), 0.0));
+  return forecast;
+}
 
 void check_schedule_options(const ScheduleOptions& options) {
   usable_gpus(options);
@@ -471,33 +499,28 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
       note_owner(outcome.elsewhere_by, row->second.owner);
       continue;
     }
-    jobs.push_back(Job{&run, row->second.id, row->second.attempts, run_label(run, i), {}});
+    jobs.push_back(Job{&run, row->second.id, row->second.attempts, run_label(run, i), {}, {}, {}});
   }
   std::unordered_map<std::string, RunRow>().swap(rows);
   ResourcePlan plan = plan_resources(options, available_cores(), static_cast<int>(jobs.size()), gpus);
   std::string threads_note;
+  std::vector<const RunConfig*> configs;
+  for (const Job& job : jobs) configs.push_back(&job.run->config);
   if (options.jobs == 0 && options.threads_per_run == 0 && plan.threads_per_run > 1)
-    threads_note = keep_threads_if_faster(plan, jobs);
+    threads_note = keep_threads_if_faster(plan, configs);
 
   if (!jobs.empty()) {
     const std::vector<Lane> lanes = make_lanes(plan);
     ProgressBoard board(view_mode(options), static_cast<int>(lanes.size()), static_cast<int>(jobs.size()), 0);
-    estimate_costs(jobs, lanes, board);
-    double queued = 0;
-    for (const Job& job : jobs) queued += *std::min_element(job.lane_cost.begin(), job.lane_cost.end());
-    board.add_queued_seconds(queued);
-    std::string where = plan.cpu_lanes > 0 ? fmt::format("{} x {} thread(s) on {}", plan.cpu_lanes,
-                                                         plan.threads_per_run, plan.cpu_backend)
-                                           : std::string();
-    if (plan.gpu_devices > 0)
-      where += fmt::format("{}{} GPU(s) x {} runs", where.empty() ? "" : " + ", plan.gpu_devices,
-                           plan.gpu_runs_per_device);
+    price_jobs(jobs, configs, lanes, store, board);
+    for (size_t j = 0; j < jobs.size(); ++j) board.eta_queue(static_cast<int>(j), jobs[j].best, jobs[j].cost_key);
+    const std::string where = lanes_text(plan);
     if (!threads_note.empty()) board.message(threads_note);
     const std::string elsewhere =
         outcome.elsewhere > 0 ? fmt::format(", {} being trained by another sweep process", outcome.elsewhere) : "";
     board.message(fmt::format("sweep '{}': {} runs to do ({} already done{}), {} at once: {}; estimated {}",
                               grid.name, jobs.size(), outcome.skipped, elsewhere, lanes.size(), where,
-                              format_duration(queued / double(lanes.size()))));
+                              format_duration(board.eta_seconds())));
 
     board.start();
     SweepRunner runner(store, options, lanes, std::move(jobs), board);

@@ -53,9 +53,24 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
 // usable GPU, and for negative counts.
 void check_schedule_options(const ScheduleOptions& options);
 
-// Cost model: estimated seconds of one run on one CPU thread of this machine,
-// from FLOPs per image x images x epochs and a calibration measured once per
-// process (cached).
+// What `sweep run` with `options` would do with `runs` on this machine (`sweep
+// plan`): its lanes and each run's expected seconds on its fastest lane, from
+// measured step costs (schedule/step_costs.h; cached in `store` when not null),
+// and the ETA of the whole sweep: the list schedule of those over the lanes.
+struct SweepForecast {
+  std::vector<double> run_seconds;
+  double eta_seconds = 0;
+  int lanes = 0;
+  std::string where;         // "2 x 1 thread(s) on cpu"
+  std::string threads_note;  // why a run gets more than one thread, or not
+  std::string cost_note;     // what was measured (cost_note())
+};
+SweepForecast forecast_sweep(const std::vector<const RunConfig*>& runs, const ScheduleOptions& options, Store* store);
+
+// The FLOPs model alone (no measurement): estimated seconds of one run on
+// `threads` CPU threads from FLOPs per image x images x epochs and a
+// calibration measured once per process. What a sweep records when planned;
+// run_sweep replaces it by the measured estimate when the run is scheduled.
 double estimate_run_seconds(const RunConfig& config, int threads = 1);
 
 }  // namespace sweep

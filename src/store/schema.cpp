@@ -94,6 +94,19 @@ void add_run_checkpoint(sqlite3* db) {
 // sweep (JSON, common/provenance.h). NULL for sweeps recorded before.
 void add_sweep_provenance(sqlite3* db) { exec(db, "ALTER TABLE sweeps ADD COLUMN provenance TEXT"); }
 
+// Version 8: the cost model's cache of measured step costs (one row per
+// machine, build, lane kind and network; schedule/step_costs.h), so that a
+// second `sweep plan` and a `sweep run` after a plan measure nothing.
+void add_step_costs(sqlite3* db) {
+  exec(db,
+       "CREATE TABLE step_costs ("
+       "  key           TEXT PRIMARY KEY,"  // machine|backend|threads|device|concurrency|precision|optimizer|batch|model
+       "  setup         REAL NOT NULL,"     // seconds: session creation and its first step
+       "  train_step    REAL NOT NULL,"     // seconds per optimizer step
+       "  predict_image REAL NOT NULL,"     // seconds per image in evaluation
+       "  measured      TEXT NOT NULL)");
+}
+
 constexpr Migration kMigrations[] = {
     {1, create_version_1},
     {2, add_slurm_submissions},
@@ -102,6 +115,7 @@ constexpr Migration kMigrations[] = {
     {5, add_sweep_fingerprint},
     {6, add_run_checkpoint},
     {7, add_sweep_provenance},
+    {8, add_step_costs},
 };
 static_assert(std::size(kMigrations) == size_t(kSchemaVersion), "one migration step per schema version");
 

@@ -119,6 +119,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, Mode mode) {
   store->has_owner_ = version >= 3;
   store->has_in_grid_ = version >= 4;
   store->has_fingerprint_ = version >= 5;
+  store->has_step_costs_ = version >= 8;
   return store;
 }
 
@@ -294,6 +295,47 @@ void Store::record_evaluation(int64_t run_id, const std::string& dataset, const 
   stmt.bind_int(1, run_id).bind_text(2, dataset).bind_text(3, data_dir).bind_text(4, checkpoint).bind_int(5, images);
   stmt.bind_real(6, result.loss).bind_real(7, result.accuracy).bind_real(8, result.precision);
   stmt.bind_real(9, result.recall).bind_real(10, result.f1).bind_text(11, now_iso8601()).run();
+}
+
+std::vector<StoredStepCost> Store::step_costs(const std::vector<std::string>& keys) {
+  std::lock_guard lock(mu_);
+  std::vector<StoredStepCost> rows;
+  if (!has_step_costs_) return rows;
+  Statement find(db_, "SELECT setup, train_step, predict_image FROM step_costs WHERE key = ?");
+  for (const std::string& key : keys) {
+    find.reset();
+    find.bind_text(1, key);
+    if (find.step()) rows.push_back(StoredStepCost{key, find.column_real(0), find.column_real(1), find.column_real(2)});
+  }
+  return rows;
+}
+
+void Store::save_step_costs(const std::vector<StoredStepCost>& rows) {
+  std::lock_guard lock(mu_);
+  if (mode_ == Mode::read_only) return;
+  Transaction txn(db_);
+  Statement insert(db_,
+                   "INSERT OR REPLACE INTO step_costs (key, setup, train_step, predict_image, measured) "
+                   "VALUES (?, ?, ?, ?, ?)");
+  const std::string now = now_iso8601();
+  for (const StoredStepCost& row : rows) {
+    insert.reset();
+    insert.bind_text(1, row.key).bind_real(2, row.setup).bind_real(3, row.train_step);
+    insert.bind_real(4, row.predict_image).bind_text(5, now).run();
+  }
+  txn.commit();
+}
+
+void Store::set_cost_estimates(const std::vector<std::pair<int64_t, double>>& estimates) {
+  std::lock_guard lock(mu_);
+  if (mode_ == Mode::read_only || estimates.empty()) return;
+  Transaction txn(db_);
+  Statement update(db_, "UPDATE runs SET cost_estimate = ? WHERE id = ?");
+  for (const auto& [id, seconds] : estimates) {
+    update.reset();
+    update.bind_real(1, seconds).bind_int(2, id).run();
+  }
+  txn.commit();
 }
 
 Claim Store::start_run(int64_t run_id, const std::string& backend, const std::string& device, int threads,

@@ -24,10 +24,10 @@ struct sqlite3;
 
 namespace sweep {
 
-inline constexpr int kSchemaVersion = 7;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid,
+inline constexpr int kSchemaVersion = 8;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid,
                                           // 5: sweeps.grid_fingerprint and grid_runs,
                                           // 6: runs.checkpoint and resumed_from_epoch, evaluations,
-                                          // 7: sweeps.provenance (docs/schema.md)
+                                          // 7: sweeps.provenance, 8: step_costs (docs/schema.md)
 
 struct SweepRecord {
   int64_t id = 0;
@@ -41,6 +41,12 @@ struct SweepRecord {
   std::vector<std::string> varied;  // dotted config paths that vary across runs
   std::string fingerprint;  // grid_fingerprint() of the grid that was recorded ('' = unknown)
   std::string provenance;   // JSON (common/provenance.h) of the machine and build that last ran it ('' = keep)
+};
+
+// A measured step cost (schedule/step_costs.h), cached for later plans and runs.
+struct StoredStepCost {
+  std::string key;  // StepKey::text(): machine, build, lane and network
+  double setup = 0, train_step = 0, predict_image = 0;  // seconds
 };
 
 // A sweep whose recorded grid has the fingerprint asked for, and how far it got.
@@ -148,6 +154,15 @@ class Store {
   void record_evaluation(int64_t run_id, const std::string& dataset, const std::string& data_dir,
                          const std::string& checkpoint, int64_t images, const Evaluation& result);
 
+  // The cost model's cache of measured step costs: the rows of `keys` there
+  // are (none from a database older than schema 8 opened read-only), and
+  // inserting or replacing rows.
+  std::vector<StoredStepCost> step_costs(const std::vector<std::string>& keys);
+  void save_step_costs(const std::vector<StoredStepCost>& rows);
+  // The scheduler's estimate of each run (id, seconds) on the lane it will
+  // likely take: runs.cost_estimate, replacing the planning estimate.
+  void set_cost_estimates(const std::vector<std::pair<int64_t, double>>& estimates);
+
   // Run lifecycle. start_run claims the run for this process, atomically
   // across processes: it succeeds unless the run is 'running' under a live
   // owner (owner_is_stale) or, when expected_attempts >= 0, the run was
@@ -194,6 +209,7 @@ class Store {
   bool has_owner_ = true;    // false for a read-only database older than schema version 3
   bool has_in_grid_ = true;  // false for a read-only database older than schema version 4
   bool has_fingerprint_ = true;  // false for a read-only database older than schema version 5
+  bool has_step_costs_ = true;   // schema 8: step_costs (a read-only older database lacks it)
   std::recursive_mutex mu_;
 };
 

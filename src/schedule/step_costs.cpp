@@ -1,0 +1,226 @@
+#include "schedule/step_costs.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/hash.h"
+#include "common/provenance.h"
+#include "kernels/common/rng.h"
+#include "store/plan.h"
+#include "store/store.h"
+#include "train/backend.h"
+
+namespace sweep {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Timings of another machine or build mean nothing here: the key carries a
+// fingerprint of both (CPU model and flags, cores, OS, compiler, commit).
+const std::string& machine_fingerprint() {
+  static const std::string fingerprint = hex64(fnv1a64(provenance_json({}))).substr(0, 12);
+  return fingerprint;
+}
+
+std::mutex cache_mutex;
+std::map<std::string, StepCost>& cache() {
+  static std::map<std::string, StepCost> costs;
+  return costs;
+}
+
+// Enough repetitions to average out a timer tick and a scheduler hiccup, few
+// enough that a plan of a dozen networks takes seconds.
+constexpr double kTrainBudget = 0.15, kPredictBudget = 0.06;
+constexpr int kMinTrainSteps = 3, kMaxTrainSteps = 60;
+constexpr int64_t kPredictImages = 500;  // per predict() call, as the trainer's chunks of up to 1,000
+
+}  // namespace
+
+Samples synthetic_samples(const Shape& shape, int64_t count) {
+  Samples samples;
+  samples.shape = shape;
+  samples.count = count;
+  samples.u8.resize(static_cast<size_t>(count * shape.size()));
+  const uint64_t key = rng::derive_key(12345, 99);
+  for (size_t i = 0; i < samples.u8.size(); ++i) samples.u8[i] = static_cast<uint8_t>(rng::bits(key, i) & 0xff);
+  samples.labels.resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) samples.labels[static_cast<size_t>(i)] = static_cast<uint8_t>(i % 10);
+  return samples;
+}
+
+std::string StepKey::text() const {
+  return fmt::format("{}|{}|t{}|d{}|c{}|{}|{}|b{}|{}", machine_fingerprint(), backend, threads, device, concurrency,
+                     to_string(precision), to_string(optimizer), batch, model);
+}
+
+StepKey step_key(const RunConfig& config, const std::string& backend, int threads, int device, int concurrency) {
+  StepKey key;
+  key.backend = backend;
+  key.threads = threads;
+  key.device = device;
+  key.concurrency = concurrency;
+  key.precision = config.train.precision;
+  key.optimizer = config.optimizer.kind;
+  key.batch = std::max(1, config.train.batch_size);
+  key.model = model_hash(config.model);
+  return key;
+}
+
+StepCost measure_step_cost(const StepKey& key, const ModelSpec& model) {
+  Backend& backend = get_backend(key.backend);
+  SessionOptions options;
+  options.threads = key.threads;
+  options.device = key.device;
+  options.precision = key.precision;
+  OptimizerSpec optimizer;
+  optimizer.kind = key.optimizer;
+  const Samples data = synthetic_samples(model.input, std::max<int64_t>(key.batch, kPredictImages));
+  std::vector<int32_t> indices(static_cast<size_t>(key.batch));
+  std::iota(indices.begin(), indices.end(), 0);
+
+  StepCost cost;
+  const auto created = Clock::now();
+  auto session = backend.create_session(model, optimizer, options);
+  session->train_step(data, indices);
+  const double first_step = seconds_since(created);
+
+  const auto start = Clock::now();
+  int steps = 0;
+  double elapsed = 0;
+  while (steps < kMinTrainSteps || (elapsed < kTrainBudget && steps < kMaxTrainSteps)) {
+    session->train_step(data, indices);
+    ++steps;
+    elapsed = seconds_since(start);
+  }
+  cost.train_step = elapsed / steps;
+  cost.setup = std::max(0.0, first_step - cost.train_step);
+
+  std::vector<int32_t> predict_indices(static_cast<size_t>(kPredictImages));
+  std::iota(predict_indices.begin(), predict_indices.end(), 0);
+  std::vector<float> probs(static_cast<size_t>(kPredictImages * model.classes));
+  session->predict(data, predict_indices, probs.data());  // warm-up: the evaluation primitives
+  const auto predict_start = Clock::now();
+  int calls = 0;
+  double predict_elapsed = 0;
+  while (calls < 2 || predict_elapsed < kPredictBudget) {
+    session->predict(data, predict_indices, probs.data());
+    ++calls;
+    predict_elapsed = seconds_since(predict_start);
+  }
+  cost.predict_image = predict_elapsed / (double(calls) * kPredictImages);
+  return cost;
+}
+
+StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, Store* store, int workers,
+                                 double budget_seconds) {
+  const auto start = Clock::now();
+  StepCostReport report;
+  // The distinct keys still unknown to this process, most expensive first.
+  std::vector<const StepCostRequest*> missing;
+  {
+    std::map<std::string, const StepCostRequest*> wanted;
+    for (const StepCostRequest& request : requests) {
+      auto [it, fresh] = wanted.emplace(request.key.text(), &request);
+      if (!fresh && request.priority > it->second->priority) it->second = &request;
+    }
+    report.wanted = static_cast<int>(wanted.size());
+    std::lock_guard lock(cache_mutex);
+    for (const auto& [text, request] : wanted)
+      if (!cache().count(text)) missing.push_back(request);
+  }
+  if (store && !missing.empty()) {
+    std::vector<std::string> keys;
+    for (const StepCostRequest* request : missing) keys.push_back(request->key.text());
+    const auto stored = store->step_costs(keys);
+    std::lock_guard lock(cache_mutex);
+    for (const StoredStepCost& row : stored) {
+      cache()[row.key] = StepCost{row.setup, row.train_step, row.predict_image};
+      ++report.cached;
+    }
+    std::erase_if(missing, [](const StepCostRequest* request) { return cache().count(request->key.text()) > 0; });
+  }
+  std::stable_sort(missing.begin(), missing.end(),
+                   [](const StepCostRequest* a, const StepCostRequest* b) { return a->priority > b->priority; });
+
+  // Workers take the next network off the list until it is empty or the
+  // budget is spent. With fewer networks than workers the extra workers time
+  // the same networks again, so every measurement runs beside a neighbour.
+  std::atomic<size_t> next{0};
+  std::mutex results_mutex;
+  std::map<std::string, std::vector<StepCost>> timings;
+  std::set<std::string> failed_keys;
+  const size_t count = static_cast<size_t>(std::max(1, workers));
+  auto worker = [&] {
+    while (seconds_since(start) <= budget_seconds) {
+      const size_t index = next.fetch_add(1);
+      // Past the end of the list, a worker that would sit idle while the
+      // others still measure times a network again (round robin), so that
+      // every measurement runs beside a neighbour, as the runs will.
+      if (index >= missing.size() + count - 1) return;
+      const StepCostRequest& request = *missing[index % missing.size()];
+      try {
+        StepCost cost = measure_step_cost(request.key, *request.model);
+        std::lock_guard lock(results_mutex);
+        timings[request.key.text()].push_back(cost);
+      } catch (const std::exception&) {
+        // Left unmeasured: the FLOPs model prices it, and training reports the error in its row.
+        std::lock_guard lock(results_mutex);
+        failed_keys.insert(request.key.text());
+      }
+    }
+  };
+  if (!missing.empty()) {
+    std::vector<std::thread> threads;
+    for (size_t id = 1; id < count; ++id) threads.emplace_back(worker);
+    worker();
+    for (auto& thread : threads) thread.join();
+  }
+
+  std::vector<StoredStepCost> rows;
+  {
+    std::lock_guard lock(cache_mutex);
+    for (const auto& [text, costs] : timings) {
+      StepCost mean;
+      for (const StepCost& cost : costs) {
+        mean.setup += cost.setup / double(costs.size());
+        mean.train_step += cost.train_step / double(costs.size());
+        mean.predict_image += cost.predict_image / double(costs.size());
+      }
+      cache()[text] = mean;
+      rows.push_back(StoredStepCost{text, mean.setup, mean.train_step, mean.predict_image});
+    }
+  }
+  report.measured = static_cast<int>(rows.size());
+  for (const std::string& key : failed_keys) report.failed += timings.count(key) ? 0 : 1;
+  report.skipped = static_cast<int>(missing.size()) - report.measured - report.failed;
+  if (store && !rows.empty()) {
+    try {
+      store->save_step_costs(rows);
+    } catch (const std::exception&) {
+      // A read-only or busy database costs only the cache: the next plan measures again.
+    }
+  }
+  report.seconds = seconds_since(start);
+  return report;
+}
+
+std::optional<StepCost> step_cost(const StepKey& key) {
+  std::lock_guard lock(cache_mutex);
+  const auto it = cache().find(key.text());
+  if (it == cache().end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace sweep
