@@ -201,7 +201,24 @@ CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::v
       requests.push_back({step_key(*runs[r], lane.backend, lane.threads, lane.device, concurrency),
                           &runs[r]->model, works[r]->flops});
   }
-  table.steps = ensure_step_costs(requests, store, concurrency, budget_seconds);
+  // Timing a network takes about a quarter of a second. A few are always
+  // worth it; past that, timing stops at 5% of the sweep's FLOPs-priced
+  // length (at least 2 s), so that a grid of thousands of tiny distinct
+  // networks is not timed for longer than it trains.
+  constexpr int kAlwaysMeasured = 8;
+  auto budget_for = [&](int missing) {
+    if (missing <= kAlwaysMeasured) return budget_seconds;
+    double modelled_seconds = 0;
+    try {
+      const Calibration& flops_model = calibration(lanes[0].backend, lanes[0].threads, lanes[0].device);
+      for (const auto& work : works)
+        if (work) modelled_seconds += estimate_seconds(*work, flops_model, lanes[0].work_share);
+    } catch (const std::exception&) {
+      return budget_seconds;
+    }
+    return std::clamp(0.05 * modelled_seconds / double(lanes.size()), 2.0, budget_seconds);
+  };
+  table.steps = ensure_step_costs(requests, store, concurrency, budget_seconds, budget_for);
 
   for (size_t l = 0; l < lanes.size(); ++l) {
     const LaneSpec& lane = lanes[l];

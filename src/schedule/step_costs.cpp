@@ -124,7 +124,7 @@ StepCost measure_step_cost(const StepKey& key, const ModelSpec& model) {
 }
 
 StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, Store* store, int workers,
-                                 double budget_seconds) {
+                                 double budget_seconds, const std::function<double(int missing)>& budget_for) {
   const auto start = Clock::now();
   StepCostReport report;
   // The distinct keys still unknown to this process, most expensive first.
@@ -151,6 +151,7 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
     }
     std::erase_if(missing, [](const StepCostRequest* request) { return cache().count(request->key.text()) > 0; });
   }
+  if (budget_for && !missing.empty()) budget_seconds = budget_for(static_cast<int>(missing.size()));
   std::stable_sort(missing.begin(), missing.end(),
                    [](const StepCostRequest* a, const StepCostRequest* b) { return a->priority > b->priority; });
 

@@ -17,6 +17,7 @@
 // second `sweep plan` or a `sweep run` after a plan measures nothing.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,9 +75,11 @@ struct StepCostRequest {
 
 // Makes step_cost() answer every request it can: from the process cache, then
 // `store` (may be null), then by measuring on `workers` threads at once until
-// `budget_seconds` have passed. New measurements go to the cache and the store.
+// the budget has passed: `budget_seconds`, or what `budget_for(networks still
+// to measure)` says when given. New measurements go to the cache and the store.
 StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, Store* store, int workers,
-                                 double budget_seconds);
+                                 double budget_seconds,
+                                 const std::function<double(int missing)>& budget_for = nullptr);
 
 // The cached cost of a key, if ensure_step_costs got one.
 std::optional<StepCost> step_cost(const StepKey& key);
