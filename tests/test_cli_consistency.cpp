@@ -1,6 +1,7 @@
 // The command line as a whole (issue #13): reading commands default to
 // results.db, a short flag means one thing everywhere, `sweep` alone lists the
-// registered subcommands, and each command documents its own exit codes.
+// registered subcommands, each command documents its own exit codes, and
+// docs/cli.md's reference is what `sweep help --markdown` prints.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -94,4 +95,27 @@ TEST_CASE("each command's help gives the exit codes it can return, in its own wo
   CHECK(query.exit_code == 0);
   CHECK(query.out.find("the statement ran and its rows were printed") != std::string::npos);
   CHECK(query.out.find("runs failed") == std::string::npos);
+}
+
+TEST_CASE("docs/cli.md's reference is what `sweep help --markdown` prints") {
+  TempDir dir("cli_consistency");
+  const CliResult generated = run_sweep_cli(dir.path, {"help", "--markdown"});
+  REQUIRE(generated.exit_code == 0);
+  const std::string doc = sweep::test::read_file(fs::path(SWEEP_SOURCE_DIR) / "docs" / "cli.md");
+  const size_t begin = doc.find(sweep::cli::kGeneratedBegin);
+  const std::string end_marker = std::string(sweep::cli::kGeneratedEnd) + "\n";
+  const size_t end = doc.find(end_marker);
+  REQUIRE_MESSAGE(begin != std::string::npos, "docs/cli.md has no generated reference: run scripts/update_cli_doc.sh");
+  REQUIRE(end != std::string::npos);
+  const bool same = doc.substr(begin, end + end_marker.size() - begin) == generated.out;
+  CHECK_MESSAGE(same, "docs/cli.md's reference differs from the CLI definition: regenerate it with "
+                      "`scripts/update_cli_doc.sh build/sweep` (run from the source folder) and commit the result");
+  // Every visible command and every option is in it.
+  const sweep::cli::SweepApp sweep_app = sweep::cli::make_app();
+  for (const CLI::App* sub : visible_commands(*sweep_app.app)) {
+    CHECK(generated.out.find("### `sweep " + sub->get_name() + "`") != std::string::npos);
+    for (const CLI::Option* option : sub->get_options())
+      for (const std::string& l : option->get_lnames()) CHECK(generated.out.find("--" + l) != std::string::npos);
+  }
+  CHECK(generated.out.find("sweep worker") == std::string::npos);
 }
