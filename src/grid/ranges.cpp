@@ -94,7 +94,9 @@ struct RangeReader {
     for (int64_t k = 0; k < n; ++k) {
       if (k == 0) out.push_back(start);
       else if (k == n - 1) out.push_back(stop);
-      else out.push_back(decimal(start * std::pow(stop / start, static_cast<double>(k) / static_cast<double>(n - 1))));
+      else  // in logs: stop / start may overflow (1e-300 ... 1e300), their logs never do
+        out.push_back(decimal(std::exp(std::log(start) + (std::log(stop) - std::log(start)) * static_cast<double>(k) /
+                                                             static_cast<double>(n - 1))));
     }
     return out;
   }
