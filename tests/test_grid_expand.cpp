@@ -125,6 +125,19 @@ include:
   CHECK(g.varied == std::vector<std::string>{"train.batch_size", "train.learning_rate", "train.epochs"});
 }
 
+TEST_CASE("exclude matches names in any spelling the loader accepts") {
+  // The axis says Adam and ReLU as Keras does; the exclude the canonical names, or the other way round.
+  for (const char* entry : {"{train.optimizer: adam, model.builder.activation: relu}",
+                            "{train.optimizer: ADAM, model.builder.activation: ReLU}"}) {
+    const ExpandedGrid g = parse_grid(
+        std::string("model:\n  builder: {conv_depth: 1, filters: 8, dense: [], activation: [ReLU, tanh]}\n"
+                    "train: {optimizer: [Adam, sgd]}\nexclude:\n  - ") + entry + "\n",
+        "sweeps/study.yaml");
+    INFO(entry);
+    CHECK(g.runs.size() == 3);
+  }
+}
+
 TEST_CASE("write-up 003's ten models as variants, with their parameter counts") {
   const ExpandedGrid g = parse_grid(R"(
 name: study-003
