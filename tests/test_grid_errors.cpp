@@ -226,3 +226,29 @@ reference:
   CHECK(error_of(kNet + "reference: {results: [{match: {train.epochs: 1}, test_accuracy: high}]}\n").message ==
         "expected a number, got 'high'");
 }
+
+TEST_CASE("bad range and logspace forms are errors at the range, naming the field") {
+  auto check = [](const std::string& axis, const std::string& message) {
+    const Caught e = error_of(kNet + "train:\n  epochs: 1\n  learning_rate: " + axis + "\n");
+    INFO(axis, " -> ", e.what);
+    CHECK(e.line == 5);
+    CHECK(e.column > 16);
+    CHECK(e.field == "train.learning_rate");
+    CHECK(e.message.find(message) != std::string::npos);
+  };
+  check("{range: [1, 2]}", "range needs three values [start, stop, step], got '[1,2]'");
+  check("{range: [0.1, 0.5, 0]}", "range step must not be 0");
+  check("{range: [0.5, 0.1, 0.1]}", "range step 0.1 goes away from stop 0.1 (start 0.5)");
+  check("{range: [0.1, x, 0.1]}", "range needs finite numbers [start, stop, step], got 'x'");
+  check("{range: [0.0001, 1000, 0.000001]}", "an axis may have at most 100000");
+  check("{logspace: [1.0e-4, 1.0e-1]}", "logspace needs three values [start, stop, n]");
+  check("{logspace: [-4, -1, 4]}", "not exponents as numpy.logspace");
+  check("{logspace: [1.0e-4, 1.0e-1, 0]}", "a whole number n >= 1");
+  check("{logspace: [1.0e-4, 1.0e-1, 2.5]}", "a whole number n >= 1");
+  check("{logspace: [1.0e-4, 1.0e-1, 1000000]}", "an axis may have at most 100000");
+  // A value of the range that the field refuses is reported at the range.
+  const Caught value = error_of(kNet + "train:\n  epochs: 1\n  learning_rate: {range: [-0.1, 0.1, 0.1]}\n");
+  CHECK(value.line == 5);
+  CHECK(value.field.starts_with("train.learning_rate"));
+  CHECK(value.message == "must be > 0, got -0.1");
+}

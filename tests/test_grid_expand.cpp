@@ -125,6 +125,19 @@ include:
   CHECK(g.varied == std::vector<std::string>{"train.batch_size", "train.learning_rate", "train.epochs"});
 }
 
+TEST_CASE("exclude matches names in any spelling the loader accepts") {
+  // The axis says Adam and ReLU as Keras does; the exclude the canonical names, or the other way round.
+  for (const char* entry : {"{train.optimizer: adam, model.builder.activation: relu}",
+                            "{train.optimizer: ADAM, model.builder.activation: ReLU}"}) {
+    const ExpandedGrid g = parse_grid(
+        std::string("model:\n  builder: {conv_depth: 1, filters: 8, dense: [], activation: [ReLU, tanh]}\n"
+                    "train: {optimizer: [Adam, sgd]}\nexclude:\n  - ") + entry + "\n",
+        "sweeps/study.yaml");
+    INFO(entry);
+    CHECK(g.runs.size() == 3);
+  }
+}
+
 TEST_CASE("write-up 003's ten models as variants, with their parameter counts") {
   const ExpandedGrid g = parse_grid(R"(
 name: study-003
@@ -284,4 +297,27 @@ variants:
   CHECK(g.runs[0].varied.at("model.builder.activation") == "relu");
   CHECK(g.runs[1].varied.at("model.builder.activation") == json{{"leaky_relu", 0.1}});
   CHECK(g.runs[2].varied.at("model.builder.activation") == json{{"leaky_relu", 0.1}});
+}
+
+TEST_CASE("range and logspace axes are the lists they stand for, with the same hashes") {
+  // Ints stay ints; stop is included when a step lands on it (0.1 steps reach 0.5 despite rounding).
+  CHECK(values_of(grid("train: {epochs: {range: [1, 7, 3]}}\n"), "train.epochs") == std::vector<json>{1, 4, 7});
+  CHECK(values_of(grid("train: {epochs: {range: [1, 6, 2]}}\n"), "train.epochs") == std::vector<json>{1, 3, 5});
+  CHECK(values_of(grid("train: {epochs: {range: [5, 1, -2]}}\n"), "train.epochs") == std::vector<json>{5, 3, 1});
+  auto with_dropout = [](const std::string& dropout) {
+    return parse_grid("model:\n  builder: {conv_depth: 1, filters: 8, dense: [], dropout: " + dropout + "}\n",
+                      "sweeps/study.yaml");
+  };
+  const ExpandedGrid dropout = with_dropout("{range: [0.1, 0.5, 0.1]}");
+  CHECK(values_of(dropout, "model.builder.dropout") == std::vector<json>{0.1, 0.2, 0.3, 0.4, 0.5});
+  CHECK(hashes(dropout) == hashes(with_dropout("[0.1, 0.2, 0.3, 0.4, 0.5]")));
+  // logspace takes the end values (as numpy.geomspace), both included.
+  const ExpandedGrid lr = grid("train: {learning_rate: {logspace: [1.0e-4, 1.0e-1, 4]}}\n");
+  CHECK(values_of(lr, "train.learning_rate") == std::vector<json>{0.0001, 0.001, 0.01, 0.1});
+  CHECK(hashes(lr) == hashes(grid("train: {learning_rate: [0.0001, 0.001, 0.01, 0.1]}\n")));
+  const ExpandedGrid one = grid("train: {learning_rate: {logspace: [0.01, 1, 1]}}\n");  // n = 1: start alone
+  REQUIRE(one.runs.size() == 1);
+  CHECK(one.runs[0].config.optimizer.learning_rate == 0.01);
+  // Inside a variant too.
+  CHECK(grid("train: {epochs: 1}\nvariants:\n  - name: a\n    train: {batch_size: {range: [16, 64, 16]}}\n").runs.size() == 4);
 }

@@ -34,6 +34,9 @@ Command collect_command(CLI::App& parent) {
       "interrupted or failed attempts update rows that are not done. Shards are read, never changed, so\n"
       "collect is safe while tasks still run and can be repeated (nothing is ever duplicated).");
   add_db_argument(*app, *db);
+  add_exit_codes(*app, "the shards were merged (or there were none)",
+                 "",
+                 "no database at the path (results.db by default), or a bad option");
   return {app, [db] { return run_collect(*db); }};
 }
 

@@ -73,6 +73,9 @@ Command evaluate_command(CLI::App& parent) {
   app->add_option("--limit", options->limit, "At most this many test images (0 = all)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  add_exit_codes(*app, "the scores were printed and recorded in the evaluations table",
+                 "",
+                 "no database, no such run or kept model, a dataset folder that is missing or does not fit the model, or a bad option");
   return {app, [options] { return run_evaluate(*options); }};
 }
 

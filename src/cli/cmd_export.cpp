@@ -66,9 +66,12 @@ Command export_command(CLI::App& parent) {
   app->add_option("run", options->run, "Run id or hash prefix")->required();
   app->add_option("--db", options->db, "Results database")->capture_default_str();
   app->add_option("-o,--output", options->output, "Output file (default: <sweep>-run<id>.onnx in this folder)");
-  app->add_option("--format", options->format, "onnx or safetensors")
+  app->add_option("--format,-f", options->format, "onnx or safetensors")
       ->check(CLI::IsMember({"onnx", "safetensors"}))
       ->capture_default_str();
+  add_exit_codes(*app, "the model file was written",
+                 "",
+                 "no database, no such run, a run that is not done or kept no model (--checkpoints none), an output file that cannot be written, or a bad option");
   return {app, [options] { return run_export(*options); }};
 }
 

@@ -46,6 +46,9 @@ Command ls_command(CLI::App& parent) {
       "running, pending, failed, diverged or interrupted, when it was last run and from which grid file.\n"
       "Read-only: safe while a sweep is running.");
   add_db_argument(*app, options->db);
+  add_exit_codes(*app, "the sweeps were listed (or the database has none)",
+                 "",
+                 "no database at the path (results.db by default), or a bad option");
   return {app, [options] { return run_ls(*options); }};
 }
 

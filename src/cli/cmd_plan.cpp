@@ -135,6 +135,9 @@ Command plan_command(CLI::App& parent) {
   app->add_flag("--summary", options->summary,
                 "Also print the Keras-style model summary (layers, output shapes, parameters) of each distinct "
                 "architecture");
+  add_exit_codes(*app, "the grid is valid and its runs were printed",
+                 "",
+                 "bad input: the grid (named with file:line:column and the field) or an option");
   return {app, [options] { return run_plan(*options); }};
 }
 

@@ -81,6 +81,9 @@ Command predict_command(CLI::App& parent) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app->add_flag("--all", options->all, "Print every class's probability, not only the predicted one's");
+  add_exit_codes(*app, "the predictions were printed",
+                 "",
+                 "no database, no such run or kept model, an image file that cannot be read or does not fit the model, or a bad option");
   return {app, [options] { return run_predict(*options); }};
 }
 

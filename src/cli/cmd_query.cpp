@@ -68,6 +68,9 @@ Command query_command(CLI::App& parent) {
                   "NULL empty) or json (array of objects, numbers as numbers, NULL as null)")
       ->check(CLI::IsMember({"table", "csv", "json"}))
       ->capture_default_str();
+  add_exit_codes(*app, "the statement ran and its rows were printed",
+                 "",
+                 "bad input: SQL that is not valid, would write or holds more than one statement, or no database at the path (results.db by default)");
   return {app, [options] { return run_query(*options); }};
 }
 

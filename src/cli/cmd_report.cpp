@@ -47,6 +47,9 @@ Command report_command(CLI::App& parent) {
                   "Confusion matrices: `best` (the best run's) or `all` (one per finished run, in run order)")
       ->check(CLI::IsMember({"best", "all"}))
       ->capture_default_str();
+  add_exit_codes(*app, "the report and its figures were written",
+                 "",
+                 "no database at the path (results.db by default), no sweep of that name, no sweeps at all, a figures folder that cannot be created, or a bad option");
   return {app, [options] { return run_report(*options); }};
 }
 

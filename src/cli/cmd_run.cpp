@@ -174,6 +174,9 @@ Command run_command(CLI::App& parent) {
       ->capture_default_str();
   add_checkpoint_options(*app, options->checkpoints, options->schedule.checkpoint_monitor);
   add_slurm_run_options(*app, options->slurm);
+  add_exit_codes(*app, "every run of the grid is done (with --executor slurm: the job array was submitted, or nothing was left to submit; with --wait, every run is done after the job)",
+                 "some runs failed, diverged or were interrupted (Ctrl-C, SIGTERM), or runs are not done after a --wait job",
+                 "bad input: the grid, an option, a --backend that cannot run here, --executor slurm without sbatch; nothing was trained or written");
   return {app, [options] { return run_run(*options); }};
 }
 

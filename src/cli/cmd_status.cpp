@@ -106,7 +106,10 @@ Command status_command(CLI::App& parent) {
       "and failed from sacct when the cluster keeps accounting) and its shards. Run counts are the database's:\n"
       "`sweep collect DB` merges what finished tasks wrote. Read-only: safe at any time.");
   add_db_argument(*app, options->db);
-  app->add_option("--sweep", options->sweep, "Only this sweep (by name)");
+  app->add_option("--sweep,-s", options->sweep, "Only this sweep (by name)");
+  add_exit_codes(*app, "the runs were counted (and the Slurm job shown)",
+                 "",
+                 "no database at the path (results.db by default), no sweep of that name, or a bad option");
   return {app, [options] { return run_status(*options); }};
 }
 

@@ -47,6 +47,9 @@ Command worker_command(CLI::App& parent) {
   app->add_option("--threads-per-run", options->schedule.threads_per_run, "CPU threads per run (0 = automatic)")
       ->check(CLI::NonNegativeNumber);
   add_checkpoint_options(*app, options->checkpoints, options->schedule.checkpoint_monitor);
+  add_exit_codes(*app, "every run of the task is done",
+                 "some runs of the task failed, diverged or were interrupted (SIGTERM)",
+                 "bad input: the manifest, the task id or an option");
   return {app, [options] {
             WorkerCommandOptions o = *options;
             o.schedule.checkpoint_keep = checkpoint_keep_from(o.checkpoints);

@@ -45,12 +45,35 @@ inline void add_checkpoint_options(CLI::App& app, std::string& keep, std::string
       ->capture_default_str();
 }
 
-// Shared help text.
-inline constexpr const char* kExitCodesHelp =
-    "Exit codes:\n"
-    "  0  done: every run of the sweep finished (or the command succeeded)\n"
-    "  1  some runs failed, diverged or were interrupted (Ctrl-C), or sweep itself failed\n"
-    "  2  bad input (grid file, option, SQL, missing database): nothing was trained or written\n"
-    "Errors are printed as `sweep: error: <message>` on stderr.";
+// The exit codes of one command, appended to its footer: each command says
+// what 0, 1 and 2 mean for it (`query` has no runs to fail). `failed` may be
+// empty for a command whose only code-1 cause is sweep itself failing.
+// `text` broken at spaces into lines of at most 100 columns after the
+// 5-column code indent, for a terminal's --help.
+inline std::string exit_code_text(const std::string& text) {
+  constexpr size_t kWidth = 100;
+  std::string out, line;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    if (!line.empty() && line.size() + 1 + word.size() > kWidth) {
+      out += line + "\n     ";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    start = end + 1;
+  }
+  return out + line;
+}
+
+inline void add_exit_codes(CLI::App& app, const std::string& ok, const std::string& failed, const std::string& bad) {
+  const std::string footer = app.get_footer();
+  const std::string itself = "sweep itself failed (a file or the database could not be read or written, a library error)";
+  app.footer((footer.empty() ? "" : footer + "\n\n") + "Exit codes:\n  0  " + exit_code_text(ok) + "\n  1  " +
+             exit_code_text(failed.empty() ? itself : failed + ", or " + itself) + "\n  2  " + exit_code_text(bad) +
+             "\nErrors are printed as `sweep: error: <message>` on stderr.");
+}
 
 }  // namespace sweep::cli

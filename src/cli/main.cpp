@@ -1,24 +1,17 @@
-// Entry point of the `sweep` command: builds the subcommands listed in
-// commands.def, parses the command line, runs the chosen one and turns errors
-// into the documented exit codes.
+// Entry point of the `sweep` command: builds the app (cli/app.cpp: the
+// subcommands of commands.def), parses the command line, runs the chosen
+// subcommand and turns errors into the documented exit codes.
 #include <csignal>
 #include <exception>
 #include <iostream>
 #include <string>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "cli/commands.h"
+#include "cli/app.h"
 #include "common/error.h"
 
 namespace {
-
-constexpr sweep::cli::Command (*kCommands[])(CLI::App&) = {
-#define SWEEP_COMMAND(name) &sweep::cli::name##_command,
-#include "cli/commands.def"
-#undef SWEEP_COMMAND
-};
 
 int fail(const std::string& message, int code) {
   std::cerr << "sweep: error: " << message << "\n";
@@ -33,25 +26,12 @@ int main(int argc, char** argv) {
   // std::cout goes bad and drops further output, and every run still lands in
   // the database.
   std::signal(SIGPIPE, SIG_IGN);
-  CLI::App app("sweep " SWEEP_VERSION
-               ": run hyperparameter sweeps of CNNs (MNIST-like data) from a YAML grid into a SQLite results "
-               "database.\nTypical use: sweep plan grid.yaml; sweep run grid.yaml; sweep query results.db \"SQL\".",
-               "sweep");
-  app.set_version_flag("--version", "sweep " SWEEP_VERSION);
-  app.require_subcommand(1);
-  app.footer(sweep::cli::kExitCodesHelp);
-  std::vector<sweep::cli::Command> commands;
-  for (auto make : kCommands) {
-    commands.push_back(make(app));
-    // A subcommand's footer holds its long description; the exit codes follow.
-    CLI::App* sub = commands.back().app;
-    const std::string details = sub->get_footer();
-    sub->footer(details.empty() ? std::string(sweep::cli::kExitCodesHelp)
-                                : details + "\n\n" + sweep::cli::kExitCodesHelp);
-  }
+  sweep::cli::SweepApp sweep_app = sweep::cli::make_app();
+  CLI::App& app = *sweep_app.app;
   if (argc <= 1) {
     std::cerr << app.help() << "\n";
-    return fail("a subcommand is required: plan, run, query, ls, report, status or collect", sweep::kExitBadInput);
+    // The list comes from the registered subcommands, so a new one is named here too.
+    return fail("a subcommand is required: " + sweep::cli::subcommand_list(app), sweep::kExitBadInput);
   }
   try {
     app.parse(argc, argv);
@@ -60,7 +40,7 @@ int main(int argc, char** argv) {
     return fail(std::string(e.what()) + " (see sweep --help)", sweep::kExitBadInput);
   }
   try {
-    for (const auto& command : commands)
+    for (const auto& command : sweep_app.commands)
       if (command.app->parsed()) return command.run();
   } catch (const sweep::InputError& e) {
     return fail(e.what(), sweep::kExitBadInput);

@@ -6,6 +6,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "common/names.h"
 #include "config/schema.h"
 #include "data/dataset.h"
 #include "expand/axes.h"
@@ -25,6 +26,18 @@ bool is_whole_model_error(const std::string& field) {
   return field.size() > layers.size() && field.starts_with(layers) &&
          std::all_of(field.begin() + static_cast<std::ptrdiff_t>(layers.size()), field.end(),
                      [](char ch) { return ch >= '0' && ch <= '9'; });
+}
+
+// Does a value of the grid (`have`, as written) match an exclude entry's
+// `want`? Names of choices and activations match in any spelling the loader
+// accepts (common/names.h: `adam` excludes an axis value written `Adam`),
+// everything else exactly.
+bool same_value(const std::string& path, const json& have, const json& want) {
+  if (have == want) return true;
+  if (!have.is_string() || !want.is_string()) return false;
+  const schema::Field* f = schema::field_at(path);
+  return f && (f->type == schema::Type::choice || f->type == schema::Type::activation) &&
+         same_name(have.get<std::string>(), want.get<std::string>());
 }
 
 // One cell of the grid: the values it sets (axes, include entries, search
@@ -150,7 +163,7 @@ struct Expander {
           all = all && want == json(variant_name(c.variant));
         } else {
           const json* have = get_path(run, path);
-          all = all && have && *have == want;
+          all = all && have && same_value(path, *have, want);
         }
       }
       if (all) return true;

@@ -12,6 +12,7 @@
 #include "config/schema.h"
 #include "expand/expand.h"
 #include "grid/grid_spec.h"
+#include "grid/ranges.h"
 
 namespace sweep {
 
@@ -243,6 +244,14 @@ struct Reader {
     normalize_model(root, "");
     if (root.contains("variants") && root["variants"].is_array())
       for (size_t i = 0; i < root["variants"].size(); ++i) normalize_model(root["variants"][i], "variants." + std::to_string(i));
+    // Ranges become lists first: from here on an axis is a list, however written.
+    for (const char* section : {"dataset", "model", "train"})
+      if (root.contains(section)) expand_ranges(root[section], section, g.tree);
+    if (root.contains("variants") && root["variants"].is_array())
+      for (size_t i = 0; i < root["variants"].size(); ++i)
+        for (const char* section : {"dataset", "model", "train"})
+          if (root["variants"][i].is_object() && root["variants"][i].contains(section))
+            expand_ranges(root["variants"][i][section], "variants." + std::to_string(i) + "." + section, g.tree);
     g.base = json::object();
     for (const char* section : {"dataset", "model", "train"})
       if (root.contains(section) && !root[section].is_null()) {
