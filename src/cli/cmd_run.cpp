@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "cli/best_runs.h"
 #include "cli/commands.h"
 #include "cli/planning.h"
 #include "cli/slurm_run.h"
@@ -127,6 +128,7 @@ int run_run(RunOptions options) {
   options.schedule.results_path = options.db;
   if (options.plain) options.schedule.view = ScheduleOptions::View::plain;
   const SweepOutcome outcome = run_sweep(*store, sweep_id, grid, options.schedule);
+  if (!options.schedule.quiet) print_best_runs(std::cout, *store, sweep_id, grid);
   return outcome.exit_code();
 }
 
