@@ -62,13 +62,16 @@ TEST_CASE("a run's label names its variant once, leaves out null values, shows r
   CHECK(run_labels(once)[0].text() == "#1 [small] learning_rate=0.001");
 }
 
-TEST_CASE("a label shortens by abbreviating its keys, then by cutting its tail") {
+TEST_CASE("a label shortens by abbreviating its keys, then by dropping values from its end") {
   const RunLabel label = run_labels(variant_grid())[1];
   const std::string whole = label.text();
   CHECK(label.fit(200) == whole);
   CHECK(label.fit(static_cast<int>(whole.size()) - 1) == "#2 [wide] lr=0.001 da=relu rep=1/2 seed=7");
-  CHECK(label.fit(20) == "#2 [wide] lr=0.001..");
-  CHECK(label.fit(5) == "#2");  // never less than the index
+  // Then whole values go from the end: never a value cut short.
+  CHECK(label.fit(21) == "#2 [wide] lr=0.001 ..");
+  CHECK(label.fit(20) == "#2 [wide] ..");
+  CHECK(label.fit(5) == "#2 ..");
+  CHECK(label.fit(4) == "#2");  // never less than the index
   CHECK(abbreviate_key("learning_rate") == "lr");
   CHECK(abbreviate_key("batch_size") == "bs");
   CHECK(abbreviate_key("weight_decay") == "wd");

@@ -1,8 +1,8 @@
 // The live view's lines laid out to the terminal's width, and their colours.
 // A line that wraps would throw off the cursor movement of the next redraw,
 // so every line fits; what gives way, in order: the bar (down to 8 columns),
-// the label (abbreviated keys, then its tail cut), then the bar and the batch
-// count altogether. The epoch, loss and accuracy are never cut (only a
+// the label (abbreviated keys, then values dropped from its end), then the
+// bar and the batch count altogether. The epoch, loss and accuracy are never cut (only a
 // terminal too narrow for them alone cuts the line's end).
 #pragma once
 #include <string>

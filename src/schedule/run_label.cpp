@@ -31,7 +31,8 @@ std::map<std::string, std::string> keys_of(const std::vector<std::string>& paths
   return keys;
 }
 
-std::string compose(const RunLabel& label, bool abbreviated) {
+// The label's parts: index, [variant], key=value...
+std::vector<std::string> parts(const RunLabel& label, bool abbreviated) {
   std::vector<std::string> keys;
   for (const auto& [key, value] : label.values) keys.push_back(abbreviated ? abbreviate_key(key) : key);
   if (abbreviated) {
@@ -43,9 +44,15 @@ std::string compose(const RunLabel& label, bool abbreviated) {
           keys[j] = label.values[j].first;
         }
   }
-  std::string text = label.index;
-  if (!label.variant.empty()) text += " [" + label.variant + "]";
-  for (size_t i = 0; i < keys.size(); ++i) text += " " + keys[i] + "=" + label.values[i].second;
+  std::vector<std::string> out = {label.index};
+  if (!label.variant.empty()) out.push_back("[" + label.variant + "]");
+  for (size_t i = 0; i < keys.size(); ++i) out.push_back(keys[i] + "=" + label.values[i].second);
+  return out;
+}
+
+std::string join(const std::vector<std::string>& parts, size_t count) {
+  std::string text;
+  for (size_t i = 0; i < count && i < parts.size(); ++i) text += (i ? " " : "") + parts[i];
   return text;
 }
 
@@ -73,21 +80,26 @@ std::string abbreviate_key(const std::string& key) {
   return prefix + (last.size() > 4 ? last.substr(0, 3) : last);
 }
 
-std::string RunLabel::text() const { return compose(*this, false); }
+std::string RunLabel::text() const {
+  const auto all = parts(*this, false);
+  return join(all, all.size());
+}
 
 std::string RunLabel::fit(int width) const {
-  std::string text = compose(*this, false);
-  if (static_cast<int>(text.size()) <= width) return text;
-  text = compose(*this, true);
-  if (static_cast<int>(text.size()) <= width) return text;
-  // Cut the tail, marked, but never into the index: "#3" alone still says
-  // which run it is (`sweep status` has the rest).
-  const int keep = width - 2;
-  if (keep <= static_cast<int>(index.size())) return index;
-  text.resize(static_cast<size_t>(keep));
-  while (!text.empty() && text.back() == ' ') text.pop_back();
-  if (text.size() <= index.size()) return index;
-  return text + "..";
+  for (const bool abbreviated : {false, true}) {
+    const auto all = parts(*this, abbreviated);
+    const std::string text = join(all, all.size());
+    if (static_cast<int>(text.size()) <= width) return text;
+  }
+  // Whole values dropped from the end, marked: a value cut short would
+  // mislead (lr=0.01.. may be 0.015). The index alone still says which run
+  // it is (`sweep status` has the rest).
+  const auto all = parts(*this, true);
+  for (size_t count = all.size() - 1; count >= 1; --count) {
+    const std::string text = join(all, count) + " ..";
+    if (static_cast<int>(text.size()) <= width) return text;
+  }
+  return index;
 }
 
 std::vector<RunLabel> run_labels(const ExpandedGrid& grid) {

@@ -2,7 +2,7 @@
 // values that set it apart from the grid's other runs, e.g.
 //   #3 [small] learning_rate=0.01 batch_size=64 rep=2/3 seed=43
 // Kept as parts, not one string, so a line can be laid out to the terminal's
-// width by shortening the label (abbreviated keys, then a cut tail) and never
+// width by shortening the label (abbreviated keys, then fewer values) and never
 // the metrics beside it.
 #pragma once
 #include <cstddef>
@@ -25,8 +25,9 @@ struct RunLabel {
   // The whole label: "#3 [small] learning_rate=0.01 ...".
   std::string text() const;
   // At most `width` columns, shortened only as needed: whole keys, then
-  // abbreviated ones (learning_rate -> lr), then the tail cut and marked "..".
-  // Never shorter than the index, even when that exceeds `width`.
+  // abbreviated ones (learning_rate -> lr), then whole values dropped from
+  // the end, marked " ..". Never less than the index, even when that exceeds
+  // `width`.
   std::string fit(int width) const;
 };
 
