@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "cli/best_runs.h"
 #include "cli/commands.h"
 #include "cli/planning.h"
 #include "cli/slurm_run.h"
@@ -113,16 +114,21 @@ int run_run(RunOptions options) {
     say_all_done(grid.name, total, options.db);
     return kExitOk;
   }
-  if (!options.schedule.quiet)
-    std::cout << "sweep '" << grid.name << "': " << total << " runs, " << done << " already done, "
-              << (elsewhere > 0 ? std::to_string(elsewhere) + " being trained by another sweep process, " : "")
-              << total - done - elsewhere << " to train; results in " << options.db << "\n";
-
   options.schedule.checkpoint_keep = checkpoint_keep_from(options.checkpoints);
   options.schedule.checkpoint_dir = checkpoint_dir(options.db).string();
-  if (options.executor == "slurm") return run_on_slurm(*store, sweep_id, grid, options.slurm, options.schedule);
+  if (options.executor == "slurm") {
+    if (!options.schedule.quiet)
+      std::cout << "sweep '" << grid.name << "': " << total << " runs, " << done << " already done, "
+                << (elsewhere > 0 ? std::to_string(elsewhere) + " being trained by another sweep process, " : "")
+                << total - done - elsewhere << " to train; results in " << options.db << "\n";
+    return run_on_slurm(*store, sweep_id, grid, options.slurm, options.schedule);
+  }
+  // Here run_sweep says the one line before training (with how the runs
+  // share the machine, known only once it has planned them).
+  options.schedule.results_path = options.db;
   if (options.plain) options.schedule.view = ScheduleOptions::View::plain;
   const SweepOutcome outcome = run_sweep(*store, sweep_id, grid, options.schedule);
+  if (!options.schedule.quiet) print_best_runs(std::cout, *store, sweep_id, grid);
   return outcome.exit_code();
 }
 

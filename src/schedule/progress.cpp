@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "schedule/line_layout.h"
+
 namespace sweep {
 namespace {
 
@@ -21,33 +23,6 @@ int terminal_width(std::FILE* out) {
   winsize size{};
   if (::ioctl(fileno(out), TIOCGWINSZ, &size) == 0 && size.ws_col > 20) return size.ws_col;
   return 100;
-}
-
-// Cut to `width` columns (all our text is ASCII), so no line wraps: a wrapped
-// line would throw off the cursor movement of the next redraw.
-std::string fit(std::string line, int width) {
-  if (static_cast<int>(line.size()) > width) line.resize(static_cast<size_t>(std::max(0, width)));
-  return line;
-}
-
-std::string bar(int done, int total, int width) {
-  const int filled = total > 0 ? std::clamp(done * width / total, 0, width) : 0;
-  return std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(width - filled), '.');
-}
-
-std::string finished_text(const RunResult& result) {
-  switch (result.status) {
-    case RunStatus::done: {
-      std::string text = fmt::format("done in {}: test_accuracy {:.4f} test_loss {:.4f}",
-                                     format_duration(result.wall_seconds), result.test.accuracy, result.test.loss);
-      if (result.early_stopped) text += fmt::format(" (early stop at epoch {})", result.stop_epoch);
-      return text;
-    }
-    case RunStatus::interrupted:
-      return fmt::format("interrupted after {} epoch(s)", result.epochs.size());
-    default:
-      return fmt::format("{}: {}", to_string(result.status), result.error);
-  }
 }
 
 }  // namespace
@@ -69,9 +44,10 @@ std::string timestamp_now() {
   return text;
 }
 
-ProgressBoard::ProgressBoard(Mode mode, int lanes, int to_run, double queued_seconds, std::FILE* out)
-    : mode_(mode), out_(out), to_run_(to_run), start_(clock_seconds()), slots_(static_cast<size_t>(std::max(0, lanes))),
-      eta_(std::max(1, lanes)) {
+ProgressBoard::ProgressBoard(Mode mode, int lanes, int to_run, double queued_seconds, std::FILE* out,
+                             bool colour)
+    : mode_(mode), out_(out), colour_(colour && mode == Mode::live), to_run_(to_run), start_(clock_seconds()),
+      slots_(static_cast<size_t>(std::max(0, lanes))), eta_(std::max(1, lanes)) {
   (void)queued_seconds;
 }
 
@@ -94,7 +70,7 @@ void ProgressBoard::stop() {
   if (renderer_.joinable()) renderer_.join();
 }
 
-void ProgressBoard::run_started(int lane, const std::string& label, double estimate_seconds) {
+void ProgressBoard::run_started(int lane, const RunLabel& label, double estimate_seconds) {
   std::lock_guard lock(mutex_);
   Slot& slot = slots_.at(static_cast<size_t>(lane));
   slot = Slot{};
@@ -126,7 +102,7 @@ void ProgressBoard::epoch(int lane, const EpochMetrics& metrics) {
   Slot& slot = slots_.at(static_cast<size_t>(lane));
   eta_.epoch_done(lane, metrics.seconds, now());
   if (mode_ != Mode::plain) return;
-  std::string line = fmt::format("{} {} epoch {}/{} loss {:.4f} accuracy {:.4f}", timestamp_now(), slot.label,
+  std::string line = fmt::format("{} {} epoch {}/{} loss {:.4f} accuracy {:.4f}", timestamp_now(), slot.label.text(),
                                  metrics.epoch, slot.epochs, metrics.loss, metrics.accuracy);
   if (std::isfinite(metrics.val_loss))
     line += fmt::format(" val_loss {:.4f} val_accuracy {:.4f}", metrics.val_loss, metrics.val_accuracy);
@@ -145,8 +121,11 @@ void ProgressBoard::run_finished(int lane, const RunResult& result) {
     default: ++failed_; break;
   }
   if (mode_ != Mode::quiet) {
-    std::string line = slot.label + " " + finished_text(result);
     slot.active = false;
+    // Laid out now, to the width of now: a resize before the next frame
+    // leaves it to compose_locked's cut.
+    const int width = mode_ == Mode::live ? terminal_width(out_) - 1 : 0;
+    std::string line = result_line(slot.label, finished_text(result), result.status, width, colour_);
     if (mode_ == Mode::plain) {
       const int finished = done_ + failed_ + diverged_ + interrupted_;
       line = fmt::format("{} {} [{}/{} finished, ETA {}]", timestamp_now(), line, finished, to_run_,
@@ -158,12 +137,13 @@ void ProgressBoard::run_finished(int lane, const RunResult& result) {
   eta_.finished(lane);
 }
 
-void ProgressBoard::run_skipped(const std::string& label, double estimate_seconds, const std::string& why) {
+void ProgressBoard::run_skipped(const RunLabel& label, double estimate_seconds, const std::string& why) {
   std::lock_guard lock(mutex_);
   to_run_ = std::max(0, to_run_ - 1);
   (void)estimate_seconds;
   if (mode_ == Mode::quiet) return;
-  const std::string line = label + " " + why;
+  const std::string line =
+      skipped_line(label, why, mode_ == Mode::live ? terminal_width(out_) - 1 : 0, colour_);
   pending_lines_.push_back(mode_ == Mode::plain ? timestamp_now() + " " + line : line);
 }
 
@@ -195,14 +175,6 @@ double ProgressBoard::eta_seconds() const {
 
 double ProgressBoard::eta_locked() const { return eta_.eta(now()); }
 
-std::string ProgressBoard::slot_line(const Slot& slot, int width) const {
-  std::string line = fmt::format("  {} ", slot.label);
-  if (slot.epochs == 0) return fit(line + "starting", width);
-  line += fmt::format("epoch {}/{} [{}] {}/{} loss {:.4f} acc {:.4f}", std::max(1, slot.epoch), slot.epochs,
-                      bar(slot.batch, slot.batches, 20), slot.batch, slot.batches, slot.loss, slot.accuracy);
-  return fit(line, width);
-}
-
 std::string ProgressBoard::sweep_line() const {
   int running = 0;
   for (const Slot& slot : slots_) running += slot.active ? 1 : 0;
@@ -223,16 +195,17 @@ std::string ProgressBoard::compose_locked(bool final_frame) {
   const int width = terminal_width(out_) - 1;
   // Back to the top of the previous live block, then overwrite it.
   if (drawn_lines_ > 0) frame += fmt::format("\x1b[{}F", drawn_lines_);
-  for (const auto& line : pending_lines_) frame += "\x1b[2K" + fit(line, width) + "\n";
+  for (const auto& line : pending_lines_) frame += "\x1b[2K" + fit_visible(line, width) + "\n";
   pending_lines_.clear();
   int lines = 0;
   if (!final_frame) {
     for (const Slot& slot : slots_) {
       if (!slot.active) continue;
-      frame += "\x1b[2K" + slot_line(slot, width) + "\n";
+      const RunProgress progress{slot.epoch, slot.epochs, slot.batch, slot.batches, slot.loss, slot.accuracy};
+      frame += "\x1b[2K" + progress_line(slot.label, progress, width) + "\n";
       ++lines;
     }
-    frame += "\x1b[2K" + fit(sweep_line(), width) + "\n";
+    frame += "\x1b[2K" + fit_visible(sweep_line(), width) + "\n";
     ++lines;
   }
   frame += "\x1b[J";  // clear whatever the previous, taller frame left below

@@ -33,6 +33,7 @@
 #include "schedule/placement.h"
 #include "schedule/progress.h"
 #include "schedule/resources.h"
+#include "schedule/run_label.h"
 #include "store/owner.h"
 #include "train/trainer.h"
 
@@ -54,7 +55,7 @@ struct Job {
   const ExpandedRun* run = nullptr;
   int64_t run_id = 0;
   int attempts = 0;  // as read when planned: a run started since then was taken by another process
-  std::string label;
+  RunLabel label;
   std::vector<double> lane_cost;  // expected seconds on each lane
   RunCost best;                   // the cost on its fastest lane, split (for the live ETA)
   std::string cost_key;           // its network and batch: runs with equal keys share ETA corrections
@@ -110,30 +111,21 @@ class RunObserver : public TrainObserver {
   std::string label_;
 };
 
-std::string value_text(const json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
-
-// "#3 learning_rate=0.01 batch_size=64": the run's place in the grid and the
-// values that set it apart.
-std::string run_label(const ExpandedRun& run, size_t index) {
-  std::string label = fmt::format("#{}", index + 1);
-  if (run.varied.is_object()) {
-    for (const auto& [path, value] : run.varied.items()) {
-      const auto dot = path.rfind('.');
-      label += " " + (dot == std::string::npos ? path : path.substr(dot + 1)) + "=" + value_text(value);
-    }
-  }
-  if (!run.variant.empty()) label += " [" + run.variant + "]";
-  return label;
-}
-
 ProgressBoard::Mode view_mode(const ScheduleOptions& options) {
   if (options.quiet) return ProgressBoard::Mode::quiet;
   if (options.view == ScheduleOptions::View::live) return ProgressBoard::Mode::live;
   if (options.view == ScheduleOptions::View::plain) return ProgressBoard::Mode::plain;
+  // A dumb terminal cannot move the cursor: it gets the plain lines of a log.
   const char* term = std::getenv("TERM");
   const bool dumb = term && std::string(term) == "dumb";
-  const bool no_color = std::getenv("NO_COLOR") != nullptr;
-  return ::isatty(STDERR_FILENO) && !dumb && !no_color ? ProgressBoard::Mode::live : ProgressBoard::Mode::plain;
+  return ::isatty(STDERR_FILENO) && !dumb ? ProgressBoard::Mode::live : ProgressBoard::Mode::plain;
+}
+
+// NO_COLOR (no-color.org: set and not empty) drops the colours only; the
+// live view stays live.
+bool use_colour() {
+  const char* no_color = std::getenv("NO_COLOR");
+  return no_color == nullptr || *no_color == '\0';
 }
 
 // GPU devices to use for this backend choice. --backend gpu without one is
@@ -159,12 +151,6 @@ int usable_gpus(const ScheduleOptions& options) {
   } catch (const std::exception&) {
     return 0;  // a broken CUDA install: --backend auto falls back to the CPU
   }
-}
-
-void tell_no_gpu_once(const ScheduleOptions& options) {
-  static std::atomic<bool> told{false};
-  if (options.quiet || told.exchange(true)) return;
-  std::fprintf(stderr, "no GPU: running on the CPU\n");
 }
 
 std::vector<Lane> make_lanes(const ResourcePlan& plan) {
@@ -309,7 +295,7 @@ class SweepRunner {
       claimed = true;
       board_.run_started(lane_index, job.label, estimate);
       board_.eta_started(job_index(job), lane_index);
-      RunObserver observer(store_, board_, lane_index, job.run_id, stop_all_, job.label);
+      RunObserver observer(store_, board_, lane_index, job.run_id, stop_all_, job.label.text());
       CheckpointOptions checkpoints;
       if (!options_.checkpoint_dir.empty() && options_.checkpoint_keep != CheckpointKeep::none) {
         checkpoints.dir = std::filesystem::path(options_.checkpoint_dir) / config.hash;
@@ -360,9 +346,9 @@ class SweepRunner {
       case RunStatus::diverged: ++diverged_; break;
       default: ++failed_; break;
     }
-    problems_.push_back(fmt::format("  {} {}: {}", to_string(result.status), job.label, result.error));
+    problems_.push_back(fmt::format("  {} {}: {}", to_string(result.status), job.label.text(), result.error));
     if (options_.fail_fast && !stop_all_.exchange(true))
-      board_.message("--fail-fast: " + job.label + " " + to_string(result.status) + ", stopping the sweep");
+      board_.message("--fail-fast: " + job.label.text() + " " + to_string(result.status) + ", stopping the sweep");
   }
 
   Store& store_;
@@ -469,6 +455,23 @@ void check_schedule_options(const ScheduleOptions& options) {
   plan_resources(options, 1, 1, 0);  // the range checks of the counts
 }
 
+namespace {
+
+// The one line said before training starts: what there is to do, where the
+// results go, how the runs share the machine and how long that should take.
+void print_header(const std::string& name, const SweepOutcome& outcome, size_t to_train,
+                  const std::string& results_path, const std::string& sharing) {
+  std::string line = fmt::format("sweep '{}': {} runs, {} already done, ", name, outcome.total, outcome.skipped);
+  if (outcome.elsewhere > 0) line += fmt::format("{} being trained by another sweep process, ", outcome.elsewhere);
+  line += fmt::format("{} to train", to_train);
+  if (!results_path.empty()) line += "; results in " + results_path;
+  if (!sharing.empty()) line += "; " + sharing;
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
 SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid, const ScheduleOptions& options) {
   const auto start = Clock::now();
   std::fflush(stdout);  // what the caller printed comes before our log lines
@@ -476,11 +479,11 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
   InterruptGuard interrupts;
   // Everything the user must fix is checked before anything runs.
   const int gpus = usable_gpus(options);
-  if (options.backend == "auto" && gpus == 0) tell_no_gpu_once(options);
 
   SweepOutcome outcome;
   outcome.total = static_cast<int>(grid.runs.size());
   std::vector<Job> jobs;
+  std::vector<RunLabel> labels = run_labels(grid);
   // The rows are needed only to pick the jobs: freed before anything trains.
   std::unordered_map<std::string, RunRow> rows;
   for (auto& row : store.runs_of(sweep_id)) rows.emplace(row.hash, std::move(row));
@@ -499,8 +502,9 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
       note_owner(outcome.elsewhere_by, row->second.owner);
       continue;
     }
-    jobs.push_back(Job{&run, row->second.id, row->second.attempts, run_label(run, i), {}, {}, {}});
+    jobs.push_back(Job{&run, row->second.id, row->second.attempts, std::move(labels[i]), {}, {}, {}});
   }
+  std::vector<RunLabel>().swap(labels);
   std::unordered_map<std::string, RunRow>().swap(rows);
   ResourcePlan plan = plan_resources(options, available_cores(), static_cast<int>(jobs.size()), gpus);
   std::string threads_note;
@@ -511,16 +515,18 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
 
   if (!jobs.empty()) {
     const std::vector<Lane> lanes = make_lanes(plan);
-    ProgressBoard board(view_mode(options), static_cast<int>(lanes.size()), static_cast<int>(jobs.size()), 0);
+    const ProgressBoard::Mode mode = view_mode(options);
+    ProgressBoard board(mode, static_cast<int>(lanes.size()), static_cast<int>(jobs.size()), 0, stderr,
+                        use_colour());
     price_jobs(jobs, configs, lanes, store, board);
     for (size_t j = 0; j < jobs.size(); ++j) board.eta_queue(static_cast<int>(j), jobs[j].best, jobs[j].cost_key);
-    const std::string where = lanes_text(plan);
-    if (!threads_note.empty()) board.message(threads_note);
-    const std::string elsewhere =
-        outcome.elsewhere > 0 ? fmt::format(", {} being trained by another sweep process", outcome.elsewhere) : "";
-    board.message(fmt::format("sweep '{}': {} runs to do ({} already done{}), {} at once: {}; estimated {}",
-                              grid.name, jobs.size(), outcome.skipped, elsewhere, lanes.size(), where,
-                              format_duration(board.eta_seconds())));
+    std::string where = lanes_text(plan);
+    if (options.backend == "auto" && gpus == 0) where += ", no GPU";
+    if (!threads_note.empty()) where += " (" + threads_note + ")";
+    if (mode != ProgressBoard::Mode::quiet)
+      print_header(grid.name, outcome, jobs.size(), options.results_path,
+                   fmt::format("{} at once: {}; estimated {}", lanes.size(), where,
+                               format_duration(board.eta_seconds())));
 
     board.start();
     SweepRunner runner(store, options, lanes, std::move(jobs), board);
@@ -532,6 +538,7 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
     print_summary(grid.name, outcome, runner.problems());
     return outcome;
   }
+  if (!options.quiet) print_header(grid.name, outcome, 0, options.results_path, "");
   outcome.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   print_summary(grid.name, outcome, {});
   return outcome;

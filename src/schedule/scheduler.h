@@ -27,6 +27,7 @@ struct ScheduleOptions {
   std::string checkpoint_dir;
   CheckpointKeep checkpoint_keep = CheckpointKeep::last;
   std::string checkpoint_monitor = "val_loss";  // for keep best
+  std::string results_path;  // the database, named in the header line ("results in ...")
 };
 
 struct SweepOutcome {
