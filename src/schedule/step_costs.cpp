@@ -1,7 +1,6 @@
 #include "schedule/step_costs.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -42,8 +41,14 @@ std::map<std::string, StepCost>& cache() {
 
 // Enough repetitions to average out a timer tick and a scheduler hiccup, few
 // enough that a plan of a dozen networks takes seconds.
-constexpr double kTrainBudget = 0.15, kPredictBudget = 0.06;
-constexpr int kMinTrainSteps = 3, kMaxTrainSteps = 60;
+constexpr double kTrainBudget = 0.3, kPredictBudget = 0.1;
+constexpr int kMinTrainSteps = 5, kMaxTrainSteps = 200;
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
 constexpr int64_t kPredictImages = 500;  // per predict() call, as the trainer's chunks of up to 1,000
 
 }  // namespace
@@ -96,30 +101,32 @@ StepCost measure_step_cost(const StepKey& key, const ModelSpec& model) {
   session->train_step(data, indices);
   const double first_step = seconds_since(created);
 
+  // Medians, not means: on a shared machine a step now and then takes far
+  // longer (another program, a page fault), and one such step in a dozen
+  // would skew a mean by more than the differences between networks.
+  std::vector<double> steps;
   const auto start = Clock::now();
-  int steps = 0;
-  double elapsed = 0;
-  while (steps < kMinTrainSteps || (elapsed < kTrainBudget && steps < kMaxTrainSteps)) {
+  while (int(steps.size()) < kMinTrainSteps ||
+         (seconds_since(start) < kTrainBudget && int(steps.size()) < kMaxTrainSteps)) {
+    const auto step_start = Clock::now();
     session->train_step(data, indices);
-    ++steps;
-    elapsed = seconds_since(start);
+    steps.push_back(seconds_since(step_start));
   }
-  cost.train_step = elapsed / steps;
+  cost.train_step = median(steps);
   cost.setup = std::max(0.0, first_step - cost.train_step);
 
   std::vector<int32_t> predict_indices(static_cast<size_t>(kPredictImages));
   std::iota(predict_indices.begin(), predict_indices.end(), 0);
   std::vector<float> probs(static_cast<size_t>(kPredictImages * model.classes));
   session->predict(data, predict_indices, probs.data());  // warm-up: the evaluation primitives
+  std::vector<double> calls;
   const auto predict_start = Clock::now();
-  int calls = 0;
-  double predict_elapsed = 0;
-  while (calls < 2 || predict_elapsed < kPredictBudget) {
+  while (calls.size() < 3 || seconds_since(predict_start) < kPredictBudget) {
+    const auto call_start = Clock::now();
     session->predict(data, predict_indices, probs.data());
-    ++calls;
-    predict_elapsed = seconds_since(predict_start);
+    calls.push_back(seconds_since(call_start));
   }
-  cost.predict_image = predict_elapsed / (double(calls) * kPredictImages);
+  cost.predict_image = median(calls) / kPredictImages;
   return cost;
 }
 
@@ -155,38 +162,31 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
   std::stable_sort(missing.begin(), missing.end(),
                    [](const StepCostRequest* a, const StepCostRequest* b) { return a->priority > b->priority; });
 
-  // Workers take the next network off the list until it is empty or the
-  // budget is spent. With fewer networks than workers the extra workers time
-  // the same networks again, so every measurement runs beside a neighbour.
-  std::atomic<size_t> next{0};
-  std::mutex results_mutex;
+  // One network at a time, timed on every worker at once, so that each copy
+  // runs beside copies of itself. Timing different networks side by side made
+  // a light network's time depend on whether its neighbour happened to be a
+  // heavy one (30% apart in bench/eta); in a sweep, runs of one network
+  // (grids vary learning rates, epochs, seeds) mostly do run side by side.
   std::map<std::string, std::vector<StepCost>> timings;
   std::set<std::string> failed_keys;
   const size_t count = static_cast<size_t>(std::max(1, workers));
-  auto worker = [&] {
-    while (seconds_since(start) <= budget_seconds) {
-      const size_t index = next.fetch_add(1);
-      // Past the end of the list, a worker that would sit idle while the
-      // others still measure times a network again (round robin), so that
-      // every measurement runs beside a neighbour, as the runs will.
-      if (index >= missing.size() + count - 1) return;
-      const StepCostRequest& request = *missing[index % missing.size()];
+  for (const StepCostRequest* request : missing) {
+    if (seconds_since(start) > budget_seconds) break;
+    std::vector<std::optional<StepCost>> results(count);
+    auto time_copy = [&](size_t copy) {
       try {
-        StepCost cost = measure_step_cost(request.key, *request.model);
-        std::lock_guard lock(results_mutex);
-        timings[request.key.text()].push_back(cost);
+        results[copy] = measure_step_cost(request->key, *request->model);
       } catch (const std::exception&) {
         // Left unmeasured: the FLOPs model prices it, and training reports the error in its row.
-        std::lock_guard lock(results_mutex);
-        failed_keys.insert(request.key.text());
       }
-    }
-  };
-  if (!missing.empty()) {
+    };
     std::vector<std::thread> threads;
-    for (size_t id = 1; id < count; ++id) threads.emplace_back(worker);
-    worker();
+    for (size_t copy = 1; copy < count; ++copy) threads.emplace_back(time_copy, copy);
+    time_copy(0);
     for (auto& thread : threads) thread.join();
+    for (const auto& result : results)
+      if (result) timings[request->key.text()].push_back(*result);
+    if (!timings.count(request->key.text())) failed_keys.insert(request->key.text());
   }
 
   std::vector<StoredStepCost> rows;
@@ -204,7 +204,7 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
     }
   }
   report.measured = static_cast<int>(rows.size());
-  for (const std::string& key : failed_keys) report.failed += timings.count(key) ? 0 : 1;
+  report.failed = static_cast<int>(failed_keys.size());
   report.skipped = static_cast<int>(missing.size()) - report.measured - report.failed;
   if (store && !rows.empty()) {
     try {

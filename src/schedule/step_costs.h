@@ -10,9 +10,9 @@
 // networks in a grid is small (grids vary learning rate, epochs, batch,
 // activation, depth), and a measurement takes a fraction of a second.
 //
-// Measurements run in parallel on as many threads as the sweep runs lanes, so
-// each sees the memory-bandwidth and cache contention of a full machine, as
-// the runs will. They are cached in memory for the process and, given a
+// Each network is timed on as many threads at once as the sweep runs lanes,
+// so it sees the memory-bandwidth and cache contention of a full machine, as
+// the runs will (beside copies of itself). They are cached in memory for the process and, given a
 // Store, in its step_costs table, keyed by the machine and build too, so a
 // second `sweep plan` or a `sweep run` after a plan measures nothing.
 #pragma once
@@ -56,8 +56,9 @@ StepKey step_key(const RunConfig& config, const std::string& backend, int thread
 // `count` random images of `shape` with labels 0-9 in turn: timing needs no dataset on disk.
 Samples synthetic_samples(const Shape& shape, int64_t count);
 
-// Times `model` on synthetic data: a warm-up step, then steps until a short
-// budget has passed (at least three), then predictions. Throws on a backend error.
+// Times `model` on synthetic data: a warm-up step, then steps for 0.3 s (at
+// least five), then predictions of 500 images for 0.1 s (at least three
+// calls); the medians. Throws on a backend error.
 StepCost measure_step_cost(const StepKey& key, const ModelSpec& model);
 
 // What ensure_step_costs did.
@@ -74,7 +75,7 @@ struct StepCostRequest {
 };
 
 // Makes step_cost() answer every request it can: from the process cache, then
-// `store` (may be null), then by measuring on `workers` threads at once until
+// `store` (may be null), then by timing each on `workers` threads at once until
 // the budget has passed: `budget_seconds`, or what `budget_for(networks still
 // to measure)` says when given. New measurements go to the cache and the store.
 StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, Store* store, int workers,
