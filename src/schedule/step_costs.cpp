@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
 #include "common/hash.h"
 #include "common/provenance.h"
 #include "kernels/common/rng.h"
@@ -21,10 +22,6 @@ namespace sweep {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Timings of another machine or build mean nothing here: the key carries a
 // fingerprint of both (CPU model and flags, cores, OS, compiler, commit).

@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 
+#include "common/clock.h"
 #include "train/checkpoint.h"
 #include "train/early_stopping.h"
 #include "train/trainer.h"
@@ -17,10 +18,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Samples per predict() call: bounds the probability buffer and lets a
 // backend batch the forward pass.
 constexpr int64_t kPredictChunk = 1000;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Evaluation-mode predictions for samples [begin, begin + count) of a split.
 Evaluation evaluate_range(Session& session, const Samples& split, int64_t begin, int64_t count, int classes,
