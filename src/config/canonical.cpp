@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_text.h"
 #include "common/names.h"
 #include "config/run_config.h"
 #include "config/schema.h"
@@ -18,9 +19,6 @@ using schema::Field;
 using schema::Type;
 
 [[noreturn]] void fail(const std::string& path, const std::string& message) { throw InputError(message, {}, path); }
-
-// How a value reads in a message: strings bare, everything else as JSON.
-std::string shown(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);

@@ -6,6 +6,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "common/json_text.h"
 #include "common/names.h"
 #include "config/schema.h"
 #include "data/dataset.h"
@@ -15,8 +16,6 @@
 namespace sweep {
 
 namespace {
-
-std::string shown(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 // infer()'s errors name a whole layer ("model.layers.3") or, for a builder,
 // the builder: they come from how fields combine, not from one bad value.

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/hash.h"
+#include "common/json_text.h"
 #include "config/schema.h"
 #include "expand/expand.h"
 #include "grid/grid_spec.h"
@@ -22,8 +23,6 @@ const std::vector<std::string> kTopLevelKeys = {"name",    "description", "datas
                                                 "zip",     "exclude",     "include", "variants", "search",
                                                 "reference"};  // write-up figures `sweep report` compares with; not expanded
 const std::vector<std::string> kVariantKeys = {"name", "description", "dataset", "model", "train"};
-
-std::string shown(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 struct Reader {
   GridSpec& g;

@@ -4,12 +4,11 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/json_text.h"
 #include "expand/expand.h"
 
 namespace sweep {
 namespace {
-
-std::string shown(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 // 12 significant digits, read back from their decimal text: 0.1 + 2 * 0.1 is
 // the 0.3 a user would have written, so a range and the list written out are
