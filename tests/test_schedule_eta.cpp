@@ -227,3 +227,33 @@ TEST_CASE("step costs: measured on the real kernels, then reused from the proces
   CHECK(none.skipped == 1);
   CHECK_FALSE(step_cost(other_key));
 }
+
+TEST_CASE("step costs: the time budget is the grid's, so a second plan does not spend it again") {
+  test::TempDir dir("step_costs_budget");
+  RunConfig a, b;
+  a.model = b.model = test::mnist_model({test::flatten(), test::dense(10, Activation::softmax)});
+  a.train.batch_size = 5;  // batch sizes no other test case prices: fresh keys
+  b.train.batch_size = 6;
+  const StepKey a_key = step_key(a, "cpu", 1, 0, 1), b_key = step_key(b, "cpu", 1, 0, 1);
+  const std::vector<StepCostRequest> requests = {{a_key, &a.model, 2}, {b_key, &b.model, 1}};
+  auto store = Store::open((dir.path / "results.db").string());
+  // A budget of 0 s: the most expensive network is timed, then the budget is spent.
+  const StepCostReport first = ensure_step_costs(requests, store.get(), 1, 0);
+  CHECK(first.measured == 1);
+  CHECK(first.skipped == 1);
+  REQUIRE(step_cost(a_key));
+  CHECK_FALSE(step_cost(b_key));
+  const auto rows = store->step_costs({a_key.text()});
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].measure_seconds > 0);
+  CHECK(rows[0].measure_seconds >= rows[0].setup + rows[0].train_step);
+  // The same budget again: what timing `a` took is charged, nothing more is timed.
+  const StepCostReport second = ensure_step_costs(requests, store.get(), 1, 0);
+  CHECK(second.measured == 0);
+  CHECK(second.skipped == 1);
+  CHECK_FALSE(step_cost(b_key));
+  // A budget that covers both: only the one still missing is timed.
+  const StepCostReport third = ensure_step_costs(requests, store.get(), 1, 60);
+  CHECK(third.measured == 1);
+  CHECK(step_cost(b_key));
+}

@@ -193,6 +193,32 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
   CHECK(store->step_costs({"any key"}).empty());
 }
 
+TEST_CASE("a version 8 cache of step costs: read as it is read-only, its rows keep their times when migrated") {
+  TempDir dir("store_test");
+  const std::string path = dir.file("v8.db");
+  Store::open(path)->save_step_costs({StoredStepCost{"k", 0.01, 0.002, 0.0001, 0.5}});
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "ALTER TABLE step_costs DROP COLUMN measure_seconds; PRAGMA user_version = 8", nullptr,
+                       nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  {
+    auto reader = Store::open(path, Store::Mode::read_only);
+    const auto rows = reader->step_costs({"k"});
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].train_step == doctest::Approx(0.002));
+    CHECK(rows[0].measure_seconds == 0);  // not recorded before version 9
+  }
+  auto store = Store::open(path);
+  CHECK(scalar(*store, "PRAGMA user_version") == std::to_string(kSchemaVersion));
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM step_costs WHERE measure_seconds IS NULL") == "1");
+  store->save_step_costs({StoredStepCost{"k2", 0.01, 0.002, 0.0001, 0.25}});
+  const auto rows = store->step_costs({"k", "k2"});
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].measure_seconds == 0);
+  CHECK(rows[1].measure_seconds == doctest::Approx(0.25));
+}
+
 TEST_CASE("files that are not sweep databases are refused, missing ones for reading too") {
   TempDir dir("store_test");
   const std::string text = dir.file("notes.txt");

@@ -201,13 +201,14 @@ CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::v
       requests.push_back({step_key(*runs[r], lane.backend, lane.threads, lane.device, concurrency),
                           &runs[r]->model, works[r]->flops});
   }
-  // Timing a network takes about a quarter of a second. A few are always
-  // worth it; past that, timing stops at 5% of the sweep's FLOPs-priced
-  // length (at least 2 s), so that a grid of thousands of tiny distinct
-  // networks is not timed for longer than it trains.
+  // Timing a network takes about half a second. A grid of a few networks has
+  // all of them timed; past that, timing stops at 5% of the sweep's
+  // FLOPs-priced length (at least 2 s), so that a grid of thousands of tiny
+  // distinct networks is not timed for longer than it trains. The budget is
+  // the grid's, whichever process spends it (ensure_step_costs).
   constexpr int kAlwaysMeasured = 8;
-  auto budget_for = [&](int missing) {
-    if (missing <= kAlwaysMeasured) return budget_seconds;
+  auto budget_for = [&](int networks) {
+    if (networks <= kAlwaysMeasured) return budget_seconds;
     double modelled_seconds = 0;
     try {
       const Calibration& flops_model = calibration(lanes[0].backend, lanes[0].threads, lanes[0].device);

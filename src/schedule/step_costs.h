@@ -34,6 +34,7 @@ struct StepCost {
   double setup = 0;          // creating the session and its first step (primitive creation, first touch)
   double train_step = 0;     // one optimizer step at the run's batch size
   double predict_image = 0;  // one image through predict() (evaluation mode, chunks of up to 1,000)
+  double measure_seconds = 0;  // wall time its measurement took (charged against later time budgets)
 };
 
 // What a step's time depends on.
@@ -75,12 +76,16 @@ struct StepCostRequest {
 };
 
 // Makes step_cost() answer every request it can: from the process cache, then
-// `store` (may be null), then by timing each on `workers` threads at once until
-// the budget has passed: `budget_seconds`, or what `budget_for(networks still
-// to measure)` says when given. New measurements go to the cache and the store.
+// `store` (may be null), then by timing each on `workers` threads at once, most
+// expensive first, while the budget lasts: `budget_seconds`, or what
+// `budget_for(distinct networks requested)` says when given. The budget is for
+// the whole set of requests, not for one call: the networks already known are
+// charged what their measurement took, so a second call (a second `sweep
+// plan`, or the run after a plan) measures nothing that the first one left
+// to the FLOPs model. New measurements go to the cache and the store.
 StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, Store* store, int workers,
                                  double budget_seconds,
-                                 const std::function<double(int missing)>& budget_for = nullptr);
+                                 const std::function<double(int networks)>& budget_for = nullptr);
 
 // The cached cost of a key, if ensure_step_costs got one.
 std::optional<StepCost> step_cost(const StepKey& key);

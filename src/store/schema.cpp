@@ -107,6 +107,12 @@ void add_step_costs(sqlite3* db) {
        "  measured      TEXT NOT NULL)");
 }
 
+// Version 9: step_costs.measure_seconds, the wall time a row's measurement
+// took. A plan charges the rows it finds against its time budget, so that a
+// second plan (or the run after a plan) does not spend the budget again on
+// the networks the first one left to the FLOPs model.
+void add_step_cost_seconds(sqlite3* db) { exec(db, "ALTER TABLE step_costs ADD COLUMN measure_seconds REAL"); }
+
 constexpr Migration kMigrations[] = {
     {1, create_version_1},
     {2, add_slurm_submissions},
@@ -116,6 +122,7 @@ constexpr Migration kMigrations[] = {
     {6, add_run_checkpoint},
     {7, add_sweep_provenance},
     {8, add_step_costs},
+    {9, add_step_cost_seconds},
 };
 static_assert(std::size(kMigrations) == size_t(kSchemaVersion), "one migration step per schema version");
 

@@ -120,6 +120,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, Mode mode) {
   store->has_in_grid_ = version >= 4;
   store->has_fingerprint_ = version >= 5;
   store->has_step_costs_ = version >= 8;
+  store->has_measure_seconds_ = version >= 9;
   return store;
 }
 
@@ -301,11 +302,15 @@ std::vector<StoredStepCost> Store::step_costs(const std::vector<std::string>& ke
   std::lock_guard lock(mu_);
   std::vector<StoredStepCost> rows;
   if (!has_step_costs_) return rows;
-  Statement find(db_, "SELECT setup, train_step, predict_image FROM step_costs WHERE key = ?");
+  Statement find(db_, has_measure_seconds_
+                          ? "SELECT setup, train_step, predict_image, IFNULL(measure_seconds, 0) FROM step_costs WHERE key = ?"
+                          : "SELECT setup, train_step, predict_image, 0 FROM step_costs WHERE key = ?");
   for (const std::string& key : keys) {
     find.reset();
     find.bind_text(1, key);
-    if (find.step()) rows.push_back(StoredStepCost{key, find.column_real(0), find.column_real(1), find.column_real(2)});
+    if (find.step())
+      rows.push_back(StoredStepCost{key, find.column_real(0), find.column_real(1), find.column_real(2),
+                                    find.column_real(3)});
   }
   return rows;
 }
@@ -315,13 +320,13 @@ void Store::save_step_costs(const std::vector<StoredStepCost>& rows) {
   if (mode_ == Mode::read_only) return;
   Transaction txn(db_);
   Statement insert(db_,
-                   "INSERT OR REPLACE INTO step_costs (key, setup, train_step, predict_image, measured) "
-                   "VALUES (?, ?, ?, ?, ?)");
+                   "INSERT OR REPLACE INTO step_costs (key, setup, train_step, predict_image, measured, "
+                   "measure_seconds) VALUES (?, ?, ?, ?, ?, ?)");
   const std::string now = now_iso8601();
   for (const StoredStepCost& row : rows) {
     insert.reset();
     insert.bind_text(1, row.key).bind_real(2, row.setup).bind_real(3, row.train_step);
-    insert.bind_real(4, row.predict_image).bind_text(5, now).run();
+    insert.bind_real(4, row.predict_image).bind_text(5, now).bind_real(6, row.measure_seconds).run();
   }
   txn.commit();
 }

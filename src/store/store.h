@@ -24,10 +24,11 @@ struct sqlite3;
 
 namespace sweep {
 
-inline constexpr int kSchemaVersion = 8;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid,
+inline constexpr int kSchemaVersion = 9;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid,
                                           // 5: sweeps.grid_fingerprint and grid_runs,
                                           // 6: runs.checkpoint and resumed_from_epoch, evaluations,
-                                          // 7: sweeps.provenance, 8: step_costs (docs/schema.md)
+                                          // 7: sweeps.provenance, 8: step_costs,
+                                          // 9: step_costs.measure_seconds (docs/schema.md)
 
 struct SweepRecord {
   int64_t id = 0;
@@ -47,6 +48,7 @@ struct SweepRecord {
 struct StoredStepCost {
   std::string key;  // StepKey::text(): machine, build, lane and network
   double setup = 0, train_step = 0, predict_image = 0;  // seconds
+  double measure_seconds = 0;  // wall time the measurement took; 0 = not recorded (schema 8)
 };
 
 // A sweep whose recorded grid has the fingerprint asked for, and how far it got.
@@ -210,6 +212,7 @@ class Store {
   bool has_in_grid_ = true;  // false for a read-only database older than schema version 4
   bool has_fingerprint_ = true;  // false for a read-only database older than schema version 5
   bool has_step_costs_ = true;   // schema 8: step_costs (a read-only older database lacks it)
+  bool has_measure_seconds_ = true;  // schema 9: step_costs.measure_seconds
   std::recursive_mutex mu_;
 };
 
