@@ -9,6 +9,7 @@
 #include <numeric>
 #include <optional>
 #include <queue>
+#include <set>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include "data/dataset.h"
 #include "model/model.h"
 #include "schedule/scheduler.h"
+#include "schedule/step_fit.h"
 #include "train/backend.h"
 
 namespace sweep {
@@ -235,10 +237,12 @@ CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::v
       }
       return modelled_run_cost(work, epochs, *flops_model, lane.work_share, scale);
     };
+    std::vector<std::string> keys(runs.size());
     for (size_t r = 0; r < runs.size(); ++r) {
       if (!works[r]) continue;
       const int epochs = runs[r]->train.epochs;
-      const auto step = step_cost(step_key(*runs[r], lane.backend, lane.threads, lane.device, concurrency));
+      keys[r] = step_key(*runs[r], lane.backend, lane.threads, lane.device, concurrency).text();
+      const auto step = step_cost(keys[r]);
       if (!step) {
         unmeasured.push_back(r);
         continue;
@@ -246,7 +250,23 @@ CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::v
       table.costs[r][l] = run_cost(*works[r], epochs, *step);
     }
     if (unmeasured.empty()) continue;
-    // Ratios measured/modelled of the measured runs (the calibration is made
+    if (l == 0) table.modelled_runs = static_cast<int>(unmeasured.size());
+    // Fitted to the timed networks of this grid and lane, each once (schedule/step_fit.h).
+    std::set<std::string> seen;
+    std::vector<std::pair<NetworkWork, StepCost>> samples;
+    for (size_t r = 0; r < runs.size(); ++r)
+      if (works[r] && table.costs[r][l].measured && seen.insert(keys[r]).second)
+        samples.emplace_back(network_work(*runs[r]), *step_cost(keys[r]));
+    if (const auto fit = StepFit::fit(samples)) {
+      for (size_t r : unmeasured) {
+        table.costs[r][l] = run_cost(*works[r], runs[r]->train.epochs, fit->predict(network_work(*runs[r])));
+        table.costs[r][l].measured = false;
+      }
+      if (l == 0) table.fitted = true;
+      continue;
+    }
+    // Fewer than three timed networks: the FLOPs calibration, scaled by the
+    // ratios measured/modelled of the measured runs (the calibration is made
     // only now that some run needs it).
     std::vector<double> scale_samples;
     for (size_t r = 0; r < runs.size(); ++r)
@@ -254,7 +274,6 @@ CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::v
         scale_samples.push_back(table.costs[r][l].total() / modelled(*works[r], runs[r]->train.epochs, 1.0).total());
     const double scale = median_ratio(scale_samples);
     for (size_t r : unmeasured) table.costs[r][l] = modelled(*works[r], runs[r]->train.epochs, scale);
-    if (l == 0) table.modelled_runs = static_cast<int>(unmeasured.size());
   }
   return table;
 }
@@ -265,8 +284,10 @@ std::string cost_note(const CostTable& table) {
                                  "earlier measurements",
                                  steps.wanted, steps.measured, format_duration(steps.seconds), steps.cached);
   if (table.modelled_runs > 0)
-    note += fmt::format("; {} run(s) priced by FLOPs ({} not measured in the time budget, {} failed to run)",
-                        table.modelled_runs, steps.skipped, steps.failed);
+    note += fmt::format("; {} run(s) priced {} ({} not measured in the time budget, {} failed to run)",
+                        table.modelled_runs,
+                        table.fitted ? "from the timed networks by FLOPs and activation sizes" : "by FLOPs",
+                        steps.skipped, steps.failed);
   return note;
 }
 

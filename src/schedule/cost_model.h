@@ -6,9 +6,11 @@
 //   setup + epochs x (training steps x step + validation images x predict)
 //   + test images x predict.
 // A network that could not be measured in the time budget (a random search
-// over thousands of distinct networks) is priced by FLOPs: the per-process
-// calibration below (seconds = steps x overhead + FLOPs / rate), scaled by
-// the median ratio measured/FLOPs-priced of the networks that were measured.
+// over thousands of distinct networks) is priced from the networks of the
+// grid that were: a fit of step time to FLOPs and activation sizes
+// (schedule/step_fit.h). With fewer than three timed networks, by FLOPs: the
+// per-process calibration below (seconds = steps x overhead + FLOPs / rate),
+// scaled by the median ratio measured/FLOPs-priced of the measured ones.
 //
 // Not foreseen: early stopping (a run that stops early takes less) and other
 // load on the machine. The live ETA (schedule/eta.h) corrects both from the
@@ -85,12 +87,13 @@ struct LaneSpec {
 struct CostTable {
   std::vector<std::vector<RunCost>> costs;
   StepCostReport steps;
-  int modelled_runs = 0;  // runs priced by FLOPs (their network was not measured)
+  int modelled_runs = 0;  // runs whose network was not measured
+  bool fitted = false;    // those were priced by StepFit (else by the FLOPs calibration)
 };
 CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::vector<LaneSpec>& lanes, Store* store,
                          double budget_seconds = 30);
 
-// One line for the log: what was measured, reused and priced by FLOPs.
+// One line for the log: what was measured, reused, and how the rest was priced.
 std::string cost_note(const CostTable& table);
 
 // Seconds until the last of `costs` ends when they run longest first, each on

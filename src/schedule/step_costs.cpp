@@ -235,9 +235,11 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
   return report;
 }
 
-std::optional<StepCost> step_cost(const StepKey& key) {
+std::optional<StepCost> step_cost(const StepKey& key) { return step_cost(key.text()); }
+
+std::optional<StepCost> step_cost(const std::string& key_text) {
   std::lock_guard lock(cache_mutex);
-  const auto it = cache().find(key.text());
+  const auto it = cache().find(key_text);
   if (it == cache().end()) return std::nullopt;
   return it->second;
 }
