@@ -201,7 +201,7 @@ TEST_CASE("step costs: measured on the real kernels, then reused from the proces
   {
     auto store = Store::open((dir.path / "results.db").string());
     const StepCostReport report =
-        ensure_step_costs({{small_key, &small.model, 1}, {large_key, &large.model, 2}}, store.get(), 1, 60);
+        ensure_step_costs({{small_key, &small.model, 1, network_family(small.model)}, {large_key, &large.model, 2, network_family(large.model)}}, store.get(), 1, 60);
     CHECK(report.wanted == 2);
     CHECK(report.measured + report.cached == 2);
     const auto small_cost = step_cost(small_key), large_cost = step_cost(large_key);
@@ -212,7 +212,7 @@ TEST_CASE("step costs: measured on the real kernels, then reused from the proces
     // A 16-filter convolution over 28x28 images costs more than a softmax regression.
     CHECK(large_cost->train_step > small_cost->train_step);
     // Asked again: nothing is measured.
-    const StepCostReport again = ensure_step_costs({{small_key, &small.model, 1}}, store.get(), 1, 60);
+    const StepCostReport again = ensure_step_costs({{small_key, &small.model, 1, network_family(small.model)}}, store.get(), 1, 60);
     CHECK(again.measured == 0);
     // The database holds both rows, with the machine in their key.
     const auto rows = store->step_costs({small_key.text(), large_key.text(), "no such key"});
@@ -223,7 +223,7 @@ TEST_CASE("step costs: measured on the real kernels, then reused from the proces
   RunConfig other = small;
   other.train.batch_size = 7;
   const StepKey other_key = step_key(other, "cpu", 1, 0, 1);
-  const StepCostReport none = ensure_step_costs({{other_key, &other.model, 1}}, nullptr, 1, -1);
+  const StepCostReport none = ensure_step_costs({{other_key, &other.model, 1, network_family(other.model)}}, nullptr, 1, -1);
   CHECK(none.measured == 0);
   CHECK(none.skipped == 1);
   CHECK_FALSE(step_cost(other_key));
@@ -236,7 +236,7 @@ TEST_CASE("step costs: the time budget is the grid's, so a second plan does not 
   a.train.batch_size = 5;  // batch sizes no other test case prices: fresh keys
   b.train.batch_size = 6;
   const StepKey a_key = step_key(a, "cpu", 1, 0, 1), b_key = step_key(b, "cpu", 1, 0, 1);
-  const std::vector<StepCostRequest> requests = {{a_key, &a.model, 2}, {b_key, &b.model, 1}};
+  const std::vector<StepCostRequest> requests = {{a_key, &a.model, 2, network_family(a.model)}, {b_key, &b.model, 1, network_family(b.model)}};
   auto store = Store::open((dir.path / "results.db").string());
   // A budget of 0 s: the most expensive network is timed, then the budget is spent.
   const StepCostReport first = ensure_step_costs(requests, store.get(), 1, 0);
@@ -296,6 +296,48 @@ TEST_CASE("StepFit: three timed networks price a fourth from its FLOPs and activ
   CHECK(predicted.train_step == doctest::Approx(actual.train_step).epsilon(0.02));
   CHECK(predicted.predict_image == doctest::Approx(actual.predict_image).epsilon(0.02));
   CHECK(predicted.setup == doctest::Approx(0.01));
+  // A family that costs twice what the fit says (batch norm, say): priced
+  // from a timed sibling of that family, it comes out right.
+  const NetworkWork sibling = {3e6, 1e6, 6000, 64}, untimed = {6e6, 2e6, 12000, 32};
+  StepCost sibling_cost = cost_of(sibling);
+  sibling_cost.train_step *= 2;
+  sibling_cost.predict_image *= 2;
+  const StepCost like = fit->predict_like(untimed, sibling, sibling_cost);
+  CHECK(like.train_step == doctest::Approx(2 * cost_of(untimed).train_step).epsilon(0.02));
+  CHECK(like.predict_image == doctest::Approx(2 * cost_of(untimed).predict_image).epsilon(0.02));
+}
+
+TEST_CASE("network_family: layer kinds and activations in order, not their sizes") {
+  const ModelSpec a = test::mnist_model({test::conv(8, 3, Activation::relu), test::maxpool(), test::flatten(),
+                                         test::dense(10, Activation::softmax)});
+  const ModelSpec b = test::mnist_model({test::conv(32, 5, Activation::relu), test::maxpool(), test::flatten(),
+                                         test::dense(10, Activation::softmax)});
+  const ModelSpec c = test::mnist_model({test::conv(8, 3, Activation::tanh), test::maxpool(), test::flatten(),
+                                         test::dense(10, Activation::softmax)});
+  CHECK(network_family(a) == "conv2d:relu maxpool2d flatten dense:softmax");
+  CHECK(network_family(a) == network_family(b));
+  CHECK(network_family(a) != network_family(c));
+}
+
+TEST_CASE("step costs: one network of each family is timed before the rest") {
+  RunConfig big, bigger, other;
+  big.model = test::mnist_model({test::flatten(), test::dense(64, Activation::relu), test::dense(10, Activation::softmax)});
+  bigger.model = test::mnist_model({test::flatten(), test::dense(256, Activation::relu), test::dense(10, Activation::softmax)});
+  other.model = test::mnist_model({test::flatten(), test::dense(10, Activation::softmax)});
+  big.train.batch_size = bigger.train.batch_size = other.train.batch_size = 24;  // fresh keys
+  const StepKey big_key = step_key(big, "cpu", 1, 0, 1), bigger_key = step_key(bigger, "cpu", 1, 0, 1),
+                other_key = step_key(other, "cpu", 1, 0, 1);
+  REQUIRE(ensure_step_costs({{big_key, &big.model, 2, network_family(big.model)}}, nullptr, 1, 60).measured == 1);
+  // A budget for one more: the softmax regression, the only one of its
+  // family, goes before the larger MLP, whose family is already timed.
+  const double spent = step_cost(big_key)->measure_seconds;
+  const StepCostReport report = ensure_step_costs({{big_key, &big.model, 2, network_family(big.model)},
+                                                   {bigger_key, &bigger.model, 3, network_family(bigger.model)},
+                                                   {other_key, &other.model, 1, network_family(other.model)}},
+                                                  nullptr, 1, spent);
+  CHECK(report.measured == 1);
+  CHECK(step_cost(other_key));
+  CHECK_FALSE(step_cost(bigger_key));
 }
 
 TEST_CASE("estimate_costs: networks left unmeasured are priced by the fit to the measured ones") {
@@ -315,7 +357,7 @@ TEST_CASE("estimate_costs: networks left unmeasured are priced by the fit to the
   }
   const std::vector<LaneSpec> lanes = {{"cpu", 0, 1, false, 1}};
   std::vector<StepCostRequest> timed;
-  for (size_t i = 0; i < 3; ++i) timed.push_back({step_key(configs[i], "cpu", 1, 0, 1), &configs[i].model, 1});
+  for (size_t i = 0; i < 3; ++i) timed.push_back({step_key(configs[i], "cpu", 1, 0, 1), &configs[i].model, 1, network_family(configs[i].model)});
   REQUIRE(ensure_step_costs(timed, nullptr, 1, 60).measured == 3);
   std::vector<const RunConfig*> runs;
   for (const RunConfig& config : configs) runs.push_back(&config);

@@ -193,15 +193,17 @@ CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::v
   // missing) costs 0 here and fails in training, where the error lands in its row.
   std::vector<std::optional<RunWork>> works(runs.size());
   std::vector<StepCostRequest> requests;
+  std::vector<std::string> families(runs.size());
   for (size_t r = 0; r < runs.size(); ++r) {
     try {
       works[r] = run_work(*runs[r]);
     } catch (const std::exception&) {
       continue;
     }
+    families[r] = network_family(runs[r]->model);
     for (const LaneSpec& lane : lanes)
       requests.push_back({step_key(*runs[r], lane.backend, lane.threads, lane.device, concurrency),
-                          &runs[r]->model, works[r]->flops});
+                          &runs[r]->model, works[r]->flops, families[r]});
   }
   // Timing a network takes about half a second. A grid of a few networks has
   // all of them timed; past that, timing stops at 5% of the sweep's
@@ -251,15 +253,35 @@ CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::v
     }
     if (unmeasured.empty()) continue;
     if (l == 0) table.modelled_runs = static_cast<int>(unmeasured.size());
-    // Fitted to the timed networks of this grid and lane, each once (schedule/step_fit.h).
+    // Fitted to the timed networks of this grid and lane, each once, and
+    // corrected by a timed sibling of the same family (schedule/step_fit.h).
     std::set<std::string> seen;
     std::vector<std::pair<NetworkWork, StepCost>> samples;
+    std::multimap<std::string, size_t> timed_of_family;  // family -> index into samples
     for (size_t r = 0; r < runs.size(); ++r)
-      if (works[r] && table.costs[r][l].measured && seen.insert(keys[r]).second)
+      if (works[r] && table.costs[r][l].measured && seen.insert(keys[r]).second) {
+        timed_of_family.emplace(families[r], samples.size());
         samples.emplace_back(network_work(*runs[r]), *step_cost(keys[r]));
+      }
     if (const auto fit = StepFit::fit(samples)) {
       for (size_t r : unmeasured) {
-        table.costs[r][l] = run_cost(*works[r], runs[r]->train.epochs, fit->predict(network_work(*runs[r])));
+        const NetworkWork work = network_work(*runs[r]);
+        // The sibling whose predicted step is closest to this one's.
+        const double own = fit->predict(work).train_step;
+        const std::pair<NetworkWork, StepCost>* sibling = nullptr;
+        double distance = INFINITY;
+        const auto [first, last] = timed_of_family.equal_range(families[r]);
+        for (auto it = first; it != last; ++it) {
+          const auto& candidate = samples[it->second];
+          const double d = std::abs(std::log(std::max(1e-12, fit->predict(candidate.first).train_step) /
+                                             std::max(1e-12, own)));
+          if (d < distance) {
+            distance = d;
+            sibling = &candidate;
+          }
+        }
+        const StepCost step = sibling ? fit->predict_like(work, sibling->first, sibling->second) : fit->predict(work);
+        table.costs[r][l] = run_cost(*works[r], runs[r]->train.epochs, step);
         table.costs[r][l].measured = false;
       }
       if (l == 0) table.fitted = true;

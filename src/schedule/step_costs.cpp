@@ -173,6 +173,18 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
   }
   std::stable_sort(missing.begin(), missing.end(),
                    [](const StepCostRequest* a, const StepCostRequest* b) { return a->priority > b->priority; });
+  // One of each family before the rest: a family with none timed is priced
+  // by the fit alone, which cannot see what sets it apart.
+  {
+    std::set<std::string> families;
+    {
+      std::lock_guard lock(cache_mutex);
+      for (const auto& [text, request] : wanted)
+        if (cache().count(text)) families.insert(request->family);
+    }
+    std::stable_partition(missing.begin(), missing.end(),
+                          [&](const StepCostRequest* request) { return families.insert(request->family).second; });
+  }
 
   // One network at a time, timed on every worker at once, so that each copy
   // runs beside copies of itself. Timing different networks side by side made

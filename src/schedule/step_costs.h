@@ -73,16 +73,19 @@ struct StepCostRequest {
   StepKey key;
   const ModelSpec* model = nullptr;
   double priority = 0;  // measured in decreasing order (the FLOPs model's estimate of the runs using it)
+  std::string family;   // network_family() (schedule/step_fit.h): one of each family is timed first
 };
 
 // Makes step_cost() answer every request it can: from the process cache, then
-// `store` (may be null), then by timing each on `workers` threads at once, most
-// expensive first, while the budget lasts: `budget_seconds`, or what
+// `store` (may be null), then by timing each on `workers` threads at once, while
+// the budget lasts: the most expensive network of each family first (the
+// networks left untimed are priced from a sibling), then the rest, most
+// expensive first. The budget is `budget_seconds`, or what
 // `budget_for(distinct networks requested)` says when given. The budget is for
 // the whole set of requests, not for one call: the networks already known are
 // charged what their measurement took, so a second call (a second `sweep
 // plan`, or the run after a plan) measures nothing that the first one left
-// to the FLOPs model. New measurements go to the cache and the store.
+// untimed. New measurements go to the cache and the store.
 StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, Store* store, int workers,
                                  double budget_seconds,
                                  const std::function<double(int networks)>& budget_for = nullptr);

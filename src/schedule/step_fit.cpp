@@ -59,6 +59,17 @@ NetworkWork network_work(const RunConfig& config) {
   return work;
 }
 
+std::string network_family(const ModelSpec& model) {
+  std::string family;
+  for (const LayerSpec& layer : model.layers) {
+    if (!family.empty()) family += ' ';
+    family += to_string(layer.kind);
+    if (layer.kind == LayerKind::conv2d || layer.kind == LayerKind::dense || layer.kind == LayerKind::activation)
+      family += std::string(":") + to_string(layer.activation);
+  }
+  return family;
+}
+
 std::optional<std::vector<double>> fit_nonnegative(const std::vector<std::vector<double>>& x,
                                                    const std::vector<double>& y) {
   if (x.empty() || x.size() != y.size()) return std::nullopt;
@@ -134,6 +145,15 @@ StepCost StepFit::predict(const NetworkWork& work) const {
   cost.setup = setup_;
   cost.train_step = dot(train_features(work), train_);
   cost.predict_image = dot(predict_features(work), predict_);
+  return cost;
+}
+
+StepCost StepFit::predict_like(const NetworkWork& work, const NetworkWork& sibling, const StepCost& sibling_cost) const {
+  StepCost cost = predict(work);
+  const StepCost expected = predict(sibling);
+  if (expected.train_step > 0) cost.train_step *= sibling_cost.train_step / expected.train_step;
+  if (expected.predict_image > 0) cost.predict_image *= sibling_cost.predict_image / expected.predict_image;
+  cost.setup = sibling_cost.setup;
   return cost;
 }
 
