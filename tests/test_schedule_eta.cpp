@@ -12,7 +12,6 @@
 #include "schedule/cost_model.h"
 #include "schedule/eta.h"
 #include "schedule/step_costs.h"
-#include "schedule/step_fit.h"
 #include "store/store.h"
 #include "tests/support/layers.h"
 #include "tests/support/temp_dir.h"
@@ -259,54 +258,6 @@ TEST_CASE("step costs: the time budget is the grid's, so a second plan does not 
   CHECK(step_cost(b_key));
 }
 
-TEST_CASE("fit_nonnegative: recovers the coefficients of exact data; a negative one is held at 0") {
-  const std::vector<std::vector<double>> x = {{1, 1e6, 10}, {1, 4e6, 50}, {1, 9e6, 20}, {1, 2e7, 300}, {1, 5e5, 5}};
-  std::vector<double> y;
-  for (const auto& row : x) y.push_back(2e-4 + 3e-11 * row[1] + 1e-7 * row[2]);
-  const auto c = fit_nonnegative(x, y);
-  REQUIRE(c);
-  CHECK((*c)[0] == doctest::Approx(2e-4).epsilon(1e-6));
-  CHECK((*c)[1] == doctest::Approx(3e-11).epsilon(1e-6));
-  CHECK((*c)[2] == doctest::Approx(1e-7).epsilon(1e-6));
-  // Time falling as the third feature grows: no negative cost, the best fit without it.
-  std::vector<double> falling;
-  for (const auto& row : x) falling.push_back(1e-3 + 3e-11 * row[1] - 1e-7 * row[2]);
-  const auto held = fit_nonnegative(x, falling);
-  REQUIRE(held);
-  CHECK((*held)[2] == 0);
-  CHECK(std::all_of(held->begin(), held->end(), [](double v) { return v >= 0; }));
-  CHECK_FALSE(fit_nonnegative(x, std::vector<double>(x.size(), 0.0)));  // no time to fit
-}
-
-TEST_CASE("StepFit: three timed networks price a fourth from its FLOPs and activation sizes") {
-  auto cost_of = [](const NetworkWork& w) {  // a machine that follows the model exactly
-    return StepCost{0.01, 1e-4 + 2e-11 * w.flops_training * w.batch + 5e-9 * w.activations * w.batch,
-                    2e-6 + 1e-11 * w.flops_forward + 2e-9 * w.activations, 0.5};
-  };
-  const std::vector<NetworkWork> works = {
-      {1e6, 3e5, 2000, 32}, {5e6, 1.6e6, 9000, 64}, {2e7, 7e6, 4000, 128}, {8e5, 2.5e5, 30000, 32}};
-  std::vector<std::pair<NetworkWork, StepCost>> timed;
-  for (size_t i = 0; i < 2; ++i) timed.emplace_back(works[i], cost_of(works[i]));
-  CHECK_FALSE(StepFit::fit(timed));  // two are not enough
-  timed.emplace_back(works[2], cost_of(works[2]));
-  const auto fit = StepFit::fit(timed);
-  REQUIRE(fit);
-  // The fourth is memory-bound (many activations, few FLOPs): a FLOPs-only model would miss it.
-  const StepCost predicted = fit->predict(works[3]), actual = cost_of(works[3]);
-  CHECK(predicted.train_step == doctest::Approx(actual.train_step).epsilon(0.02));
-  CHECK(predicted.predict_image == doctest::Approx(actual.predict_image).epsilon(0.02));
-  CHECK(predicted.setup == doctest::Approx(0.01));
-  // A family that costs twice what the fit says (batch norm, say): priced
-  // from a timed sibling of that family, it comes out right.
-  const NetworkWork sibling = {3e6, 1e6, 6000, 64}, untimed = {6e6, 2e6, 12000, 32};
-  StepCost sibling_cost = cost_of(sibling);
-  sibling_cost.train_step *= 2;
-  sibling_cost.predict_image *= 2;
-  const StepCost like = fit->predict_like(untimed, sibling, sibling_cost);
-  CHECK(like.train_step == doctest::Approx(2 * cost_of(untimed).train_step).epsilon(0.02));
-  CHECK(like.predict_image == doctest::Approx(2 * cost_of(untimed).predict_image).epsilon(0.02));
-}
-
 TEST_CASE("network_family: layer kinds and activations in order, not their sizes") {
   const ModelSpec a = test::mnist_model({test::conv(8, 3, Activation::relu), test::maxpool(), test::flatten(),
                                          test::dense(10, Activation::softmax)});
@@ -340,9 +291,9 @@ TEST_CASE("step costs: one network of each family is timed before the rest") {
   CHECK_FALSE(step_cost(bigger_key));
 }
 
-TEST_CASE("estimate_costs: networks left unmeasured are priced by the fit to the measured ones") {
+TEST_CASE("estimate_costs: networks left unmeasured are priced by FLOPs scaled by their timed family") {
   // Five softmax regressions and MLPs; three are timed first, the other two
-  // are left to the fit (a budget below zero times nothing more).
+  // are priced by FLOPs, scaled by their family (a budget below zero times nothing more).
   std::vector<RunConfig> configs(5);
   const int hidden[] = {0, 32, 128, 512, 64};
   for (size_t i = 0; i < configs.size(); ++i) {
@@ -363,12 +314,12 @@ TEST_CASE("estimate_costs: networks left unmeasured are priced by the fit to the
   for (const RunConfig& config : configs) runs.push_back(&config);
   const CostTable table = estimate_costs(runs, lanes, nullptr, -1);
   CHECK(table.modelled_runs == 2);
-  CHECK(table.fitted);
-  CHECK(cost_note(table).find("from the timed networks by FLOPs and activation sizes") != std::string::npos);
+  CHECK(table.family_priced == 2);  // both untimed ones are MLPs, and two MLPs were timed
+  CHECK(cost_note(table).find("scaled by timed networks of their family (2)") != std::string::npos);
   for (size_t i = 0; i < 5; ++i) {
     CHECK(table.costs[i][0].measured == (i < 3));
     CHECK(table.costs[i][0].total() > 0);
   }
-  // The 512-unit MLP costs more than the 128-unit one it was fitted beside.
+  // The 512-unit MLP costs more than the 128-unit one its price is scaled from.
   CHECK(table.costs[3][0].total() > table.costs[2][0].total());
 }

@@ -19,7 +19,6 @@
 #include "data/dataset.h"
 #include "model/model.h"
 #include "schedule/scheduler.h"
-#include "schedule/step_fit.h"
 #include "train/backend.h"
 
 namespace sweep {
@@ -118,6 +117,17 @@ Calibration measure(const std::string& backend_name, int threads, int device) {
 }
 
 }  // namespace
+
+std::string network_family(const ModelSpec& model) {
+  std::string family;
+  for (const LayerSpec& layer : model.layers) {
+    if (!family.empty()) family += ' ';
+    family += to_string(layer.kind);
+    if (layer.kind == LayerKind::conv2d || layer.kind == LayerKind::dense || layer.kind == LayerKind::activation)
+      family += std::string(":") + to_string(layer.activation);
+  }
+  return family;
+}
 
 RunWork run_work(const RunConfig& config) {
   const DatasetCounts counts = dataset_counts(config.dataset);
@@ -239,12 +249,10 @@ CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::v
       }
       return modelled_run_cost(work, epochs, *flops_model, lane.work_share, scale);
     };
-    std::vector<std::string> keys(runs.size());
     for (size_t r = 0; r < runs.size(); ++r) {
       if (!works[r]) continue;
       const int epochs = runs[r]->train.epochs;
-      keys[r] = step_key(*runs[r], lane.backend, lane.threads, lane.device, concurrency).text();
-      const auto step = step_cost(keys[r]);
+      const auto step = step_cost(step_key(*runs[r], lane.backend, lane.threads, lane.device, concurrency));
       if (!step) {
         unmeasured.push_back(r);
         continue;
@@ -253,49 +261,30 @@ CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::v
     }
     if (unmeasured.empty()) continue;
     if (l == 0) table.modelled_runs = static_cast<int>(unmeasured.size());
-    // Fitted to the timed networks of this grid and lane, each once, and
-    // corrected by a timed sibling of the same family (schedule/step_fit.h).
-    std::set<std::string> seen;
-    std::vector<std::pair<NetworkWork, StepCost>> samples;
-    std::multimap<std::string, size_t> timed_of_family;  // family -> index into samples
+    // The FLOPs calibration (made only now that some run needs it), scaled by
+    // measured/modelled of the timed runs of the same family, else of all.
+    // What FLOPs miss is mostly a family's: batch norm, dropout or tanh cost
+    // more per FLOP than a plain relu network (the tour grid's batch-norm
+    // networks took 2-7x their grid-wide scaled price), and the timer times
+    // one network of each family first (ensure_step_costs).
+    std::vector<double> all_ratios;
+    std::map<std::string, std::vector<double>> family_ratios;
     for (size_t r = 0; r < runs.size(); ++r)
-      if (works[r] && table.costs[r][l].measured && seen.insert(keys[r]).second) {
-        timed_of_family.emplace(families[r], samples.size());
-        samples.emplace_back(network_work(*runs[r]), *step_cost(keys[r]));
+      if (works[r] && table.costs[r][l].measured) {
+        const double ratio =
+            table.costs[r][l].total() / modelled(*works[r], runs[r]->train.epochs, 1.0).total();
+        all_ratios.push_back(ratio);
+        family_ratios[families[r]].push_back(ratio);
       }
-    if (const auto fit = StepFit::fit(samples)) {
-      for (size_t r : unmeasured) {
-        const NetworkWork work = network_work(*runs[r]);
-        // The sibling whose predicted step is closest to this one's.
-        const double own = fit->predict(work).train_step;
-        const std::pair<NetworkWork, StepCost>* sibling = nullptr;
-        double distance = INFINITY;
-        const auto [first, last] = timed_of_family.equal_range(families[r]);
-        for (auto it = first; it != last; ++it) {
-          const auto& candidate = samples[it->second];
-          const double d = std::abs(std::log(std::max(1e-12, fit->predict(candidate.first).train_step) /
-                                             std::max(1e-12, own)));
-          if (d < distance) {
-            distance = d;
-            sibling = &candidate;
-          }
-        }
-        const StepCost step = sibling ? fit->predict_like(work, sibling->first, sibling->second) : fit->predict(work);
-        table.costs[r][l] = run_cost(*works[r], runs[r]->train.epochs, step);
-        table.costs[r][l].measured = false;
-      }
-      if (l == 0) table.fitted = true;
-      continue;
+    const double grid_scale = median_ratio(all_ratios);
+    int by_family = 0;
+    for (size_t r : unmeasured) {
+      const auto family = family_ratios.find(families[r]);
+      const bool sibling = family != family_ratios.end();
+      by_family += sibling;
+      table.costs[r][l] = modelled(*works[r], runs[r]->train.epochs, sibling ? median_ratio(family->second) : grid_scale);
     }
-    // Fewer than three timed networks: the FLOPs calibration, scaled by the
-    // ratios measured/modelled of the measured runs (the calibration is made
-    // only now that some run needs it).
-    std::vector<double> scale_samples;
-    for (size_t r = 0; r < runs.size(); ++r)
-      if (works[r] && table.costs[r][l].measured)
-        scale_samples.push_back(table.costs[r][l].total() / modelled(*works[r], runs[r]->train.epochs, 1.0).total());
-    const double scale = median_ratio(scale_samples);
-    for (size_t r : unmeasured) table.costs[r][l] = modelled(*works[r], runs[r]->train.epochs, scale);
+    if (l == 0) table.family_priced = by_family;
   }
   return table;
 }
@@ -306,10 +295,9 @@ std::string cost_note(const CostTable& table) {
                                  "earlier measurements",
                                  steps.wanted, steps.measured, format_duration(steps.seconds), steps.cached);
   if (table.modelled_runs > 0)
-    note += fmt::format("; {} run(s) priced {} ({} not measured in the time budget, {} failed to run)",
-                        table.modelled_runs,
-                        table.fitted ? "from the timed networks by FLOPs and activation sizes" : "by FLOPs",
-                        steps.skipped, steps.failed);
+    note += fmt::format("; {} run(s) priced by FLOPs, scaled by timed networks of their family ({}) or of the grid "
+                        "({} not measured in the time budget, {} failed to run)",
+                        table.modelled_runs, table.family_priced, steps.skipped, steps.failed);
   return note;
 }
 

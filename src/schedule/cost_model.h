@@ -6,11 +6,10 @@
 //   setup + epochs x (training steps x step + validation images x predict)
 //   + test images x predict.
 // A network that could not be measured in the time budget (a random search
-// over thousands of distinct networks) is priced from the networks of the
-// grid that were: a fit of step time to FLOPs and activation sizes
-// (schedule/step_fit.h). With fewer than three timed networks, by FLOPs: the
-// per-process calibration below (seconds = steps x overhead + FLOPs / rate),
-// scaled by the median ratio measured/FLOPs-priced of the measured ones.
+// over thousands of distinct networks) is priced by FLOPs: the per-process
+// calibration below (seconds = steps x overhead + FLOPs / rate), scaled by
+// the median ratio measured/FLOPs-priced of the timed networks of its family
+// (network_family), or of the whole grid when none of its family was timed.
 //
 // Not foreseen: early stopping (a run that stops early takes less) and other
 // load on the machine. The live ETA (schedule/eta.h) corrects both from the
@@ -26,6 +25,11 @@
 #include "schedule/step_costs.h"
 
 namespace sweep {
+
+// The family of a network: its layer kinds and activations in order, e.g.
+// "conv2d:relu maxpool2d batchnorm flatten dense:softmax". Networks of one
+// family differ in sizes only, so they are off the FLOPs model alike.
+std::string network_family(const ModelSpec& model);
 
 // What a run does, counted before it runs.
 struct RunWork {
@@ -87,8 +91,8 @@ struct LaneSpec {
 struct CostTable {
   std::vector<std::vector<RunCost>> costs;
   StepCostReport steps;
-  int modelled_runs = 0;  // runs whose network was not measured
-  bool fitted = false;    // those were priced by StepFit (else by the FLOPs calibration)
+  int modelled_runs = 0;  // runs whose network was not measured, priced by FLOPs
+  int family_priced = 0;  // of those, scaled by timed networks of their own family
 };
 CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::vector<LaneSpec>& lanes, Store* store,
                          double budget_seconds = 30);
