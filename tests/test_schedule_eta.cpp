@@ -200,7 +200,7 @@ TEST_CASE("step costs: measured on the real kernels, then reused from the proces
   {
     auto store = Store::open((dir.path / "results.db").string());
     const StepCostReport report =
-        ensure_step_costs({{small_key, &small.model, 1, network_family(small.model)}, {large_key, &large.model, 2, network_family(large.model)}}, store.get(), 1, 60);
+        ensure_step_costs({{small_key, &small.model, 1, network_family(small.model), 0}, {large_key, &large.model, 2, network_family(large.model), 0}}, store.get(), 1, 60);
     CHECK(report.wanted == 2);
     CHECK(report.measured + report.cached == 2);
     const auto small_cost = step_cost(small_key), large_cost = step_cost(large_key);
@@ -211,7 +211,7 @@ TEST_CASE("step costs: measured on the real kernels, then reused from the proces
     // A 16-filter convolution over 28x28 images costs more than a softmax regression.
     CHECK(large_cost->train_step > small_cost->train_step);
     // Asked again: nothing is measured.
-    const StepCostReport again = ensure_step_costs({{small_key, &small.model, 1, network_family(small.model)}}, store.get(), 1, 60);
+    const StepCostReport again = ensure_step_costs({{small_key, &small.model, 1, network_family(small.model), 0}}, store.get(), 1, 60);
     CHECK(again.measured == 0);
     // The database holds both rows, with the machine in their key.
     const auto rows = store->step_costs({small_key.text(), large_key.text(), "no such key"});
@@ -222,7 +222,7 @@ TEST_CASE("step costs: measured on the real kernels, then reused from the proces
   RunConfig other = small;
   other.train.batch_size = 7;
   const StepKey other_key = step_key(other, "cpu", 1, 0, 1);
-  const StepCostReport none = ensure_step_costs({{other_key, &other.model, 1, network_family(other.model)}}, nullptr, 1, -1);
+  const StepCostReport none = ensure_step_costs({{other_key, &other.model, 1, network_family(other.model), 0}}, nullptr, 1, -1);
   CHECK(none.measured == 0);
   CHECK(none.skipped == 1);
   CHECK_FALSE(step_cost(other_key));
@@ -235,7 +235,7 @@ TEST_CASE("step costs: the time budget is the grid's, so a second plan does not 
   a.train.batch_size = 5;  // batch sizes no other test case prices: fresh keys
   b.train.batch_size = 6;
   const StepKey a_key = step_key(a, "cpu", 1, 0, 1), b_key = step_key(b, "cpu", 1, 0, 1);
-  const std::vector<StepCostRequest> requests = {{a_key, &a.model, 2, network_family(a.model)}, {b_key, &b.model, 1, network_family(b.model)}};
+  const std::vector<StepCostRequest> requests = {{a_key, &a.model, 2, network_family(a.model), 0}, {b_key, &b.model, 1, network_family(b.model), 0}};
   auto store = Store::open((dir.path / "results.db").string());
   // A budget of 0 s: the most expensive network is timed, then the budget is spent.
   const StepCostReport first = ensure_step_costs(requests, store.get(), 1, 0);
@@ -278,17 +278,34 @@ TEST_CASE("step costs: one network of each family is timed before the rest") {
   big.train.batch_size = bigger.train.batch_size = other.train.batch_size = 24;  // fresh keys
   const StepKey big_key = step_key(big, "cpu", 1, 0, 1), bigger_key = step_key(bigger, "cpu", 1, 0, 1),
                 other_key = step_key(other, "cpu", 1, 0, 1);
-  REQUIRE(ensure_step_costs({{big_key, &big.model, 2, network_family(big.model)}}, nullptr, 1, 60).measured == 1);
+  REQUIRE(ensure_step_costs({{big_key, &big.model, 2, network_family(big.model), 0}}, nullptr, 1, 60).measured == 1);
   // A budget for one more: the softmax regression, the only one of its
   // family, goes before the larger MLP, whose family is already timed.
   const double spent = step_cost(big_key)->measure_seconds;
-  const StepCostReport report = ensure_step_costs({{big_key, &big.model, 2, network_family(big.model)},
-                                                   {bigger_key, &bigger.model, 3, network_family(bigger.model)},
-                                                   {other_key, &other.model, 1, network_family(other.model)}},
+  const StepCostReport report = ensure_step_costs({{big_key, &big.model, 2, network_family(big.model), 0},
+                                                   {bigger_key, &bigger.model, 3, network_family(bigger.model), 0},
+                                                   {other_key, &other.model, 1, network_family(other.model), 0}},
                                                   nullptr, 1, spent);
   CHECK(report.measured == 1);
   CHECK(step_cost(other_key));
   CHECK_FALSE(step_cost(bigger_key));
+}
+
+TEST_CASE("step costs: a family's quickest network to time stands for it") {
+  RunConfig small_batch, large_batch;
+  small_batch.model = large_batch.model =
+      test::mnist_model({test::conv(4, 3, Activation::elu), test::flatten(), test::dense(10, Activation::softmax)});
+  small_batch.train.batch_size = 13;  // fresh keys
+  large_batch.train.batch_size = 260;
+  const StepKey small_key = step_key(small_batch, "cpu", 1, 0, 1), large_key = step_key(large_batch, "cpu", 1, 0, 1);
+  const std::string family = network_family(small_batch.model);
+  // The large batch costs the sweep more (priority), but one step of it takes 20x longer to time.
+  const StepCostReport report = ensure_step_costs(
+      {{large_key, &large_batch.model, 20, family, 260}, {small_key, &small_batch.model, 1, family, 13}}, nullptr, 1,
+      0);
+  CHECK(report.measured == 1);
+  CHECK(step_cost(small_key));
+  CHECK_FALSE(step_cost(large_key));
 }
 
 TEST_CASE("estimate_costs: networks left unmeasured are priced by FLOPs scaled by their timed family") {
@@ -308,7 +325,7 @@ TEST_CASE("estimate_costs: networks left unmeasured are priced by FLOPs scaled b
   }
   const std::vector<LaneSpec> lanes = {{"cpu", 0, 1, false, 1}};
   std::vector<StepCostRequest> timed;
-  for (size_t i = 0; i < 3; ++i) timed.push_back({step_key(configs[i], "cpu", 1, 0, 1), &configs[i].model, 1, network_family(configs[i].model)});
+  for (size_t i = 0; i < 3; ++i) timed.push_back({step_key(configs[i], "cpu", 1, 0, 1), &configs[i].model, 1, network_family(configs[i].model), 0});
   REQUIRE(ensure_step_costs(timed, nullptr, 1, 60).measured == 3);
   std::vector<const RunConfig*> runs;
   for (const RunConfig& config : configs) runs.push_back(&config);

@@ -142,6 +142,7 @@ RunWork run_work(const RunConfig& config) {
   work.eval_steps = epochs * ceil_div(work.val_images, batch) + ceil_div(work.test_images, batch);
   const double eval_images = double(epochs * work.val_images + work.test_images);
   work.flops = double(epochs * work.fit_images) * double(info.flops_training) + eval_images * double(info.flops_forward);
+  work.step_flops = double(batch) * double(info.flops_training);
   return work;
 }
 
@@ -213,7 +214,7 @@ CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::v
     families[r] = network_family(runs[r]->model);
     for (const LaneSpec& lane : lanes)
       requests.push_back({step_key(*runs[r], lane.backend, lane.threads, lane.device, concurrency),
-                          &runs[r]->model, works[r]->flops, families[r]});
+                          &runs[r]->model, works[r]->flops, families[r], works[r]->step_flops});
   }
   // Timing a network takes about half a second. A grid of a few networks has
   // all of them timed; past that, timing stops at 5% of the sweep's

@@ -37,6 +37,7 @@ struct RunWork {
   int64_t train_steps = 0;  // optimizer steps over all epochs
   int64_t eval_steps = 0;   // forward-only batches (validation every epoch + test)
   double flops = 0;         // total: training passes + evaluation passes
+  double step_flops = 0;    // one training step at the run's batch size
 };
 RunWork run_work(const RunConfig& config);
 

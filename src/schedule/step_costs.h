@@ -74,13 +74,14 @@ struct StepCostRequest {
   const ModelSpec* model = nullptr;
   double priority = 0;  // measured in decreasing order (the FLOPs model's estimate of the runs using it)
   std::string family;   // network_family() (schedule/cost_model.h): one of each family is timed first
+  double step_flops = 0;  // FLOPs of one training step: the quickest of a family to time stands for it
 };
 
 // Makes step_cost() answer every request it can: from the process cache, then
 // `store` (may be null), then by timing each on `workers` threads at once, while
-// the budget lasts: the most expensive network of each family first (the
-// networks left untimed are scaled by their family's), then the rest, most
-// expensive first. The budget is `budget_seconds`, or what
+// the budget lasts: one network of each family first, the quickest to time
+// (the networks left untimed are scaled by their family's), then the rest,
+// most expensive first. The budget is `budget_seconds`, or what
 // `budget_for(distinct networks requested)` says when given. The budget is for
 // the whole set of requests, not for one call: the networks already known are
 // charged what their measurement took, so a second call (a second `sweep
