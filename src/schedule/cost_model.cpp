@@ -9,7 +9,6 @@
 #include <numeric>
 #include <optional>
 #include <queue>
-#include <set>
 #include <tuple>
 
 #include <fmt/format.h>

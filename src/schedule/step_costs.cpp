@@ -163,13 +163,18 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
     }
     std::erase_if(missing, [](const StepCostRequest* request) { return cache().count(request->key.text()) > 0; });
   }
-  // What earlier measurements of these networks took counts against the budget.
+  if (budget_for && !missing.empty()) budget_seconds = budget_for(report.wanted);
+  // What earlier measurements of these networks took counts against the
+  // budget, and their families need no other network timed first.
   double charged = 0;
-  if (!missing.empty()) {
-    if (budget_for) budget_seconds = budget_for(report.wanted);
+  std::set<std::string> covered;
+  {
     std::lock_guard lock(cache_mutex);
     for (const auto& [text, request] : wanted)
-      if (const auto it = cache().find(text); it != cache().end()) charged += measure_seconds_of(it->second);
+      if (const auto it = cache().find(text); it != cache().end()) {
+        charged += measure_seconds_of(it->second);
+        covered.insert(request->family);
+      }
   }
   std::stable_sort(missing.begin(), missing.end(),
                    [](const StepCostRequest* a, const StepCostRequest* b) { return a->priority > b->priority; });
@@ -180,24 +185,20 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
   // step of batch 16,382 takes a second, and five of them are timed), and
   // families go in the order of their most expensive network.
   {
-    std::set<std::string> covered;
-    {
-      std::lock_guard lock(cache_mutex);
-      for (const auto& [text, request] : wanted)
-        if (cache().count(text)) covered.insert(request->family);
-    }
     std::map<std::string, const StepCostRequest*> quickest;  // family -> its representative
     for (const StepCostRequest* request : missing) {
       if (covered.count(request->family)) continue;
       auto [it, fresh] = quickest.emplace(request->family, request);
       if (!fresh && request->step_flops < it->second->step_flops) it->second = request;
     }
-    std::vector<const StepCostRequest*> order;  // representatives, by their family's most expensive network
+    // Representatives in the order of their family's most expensive network, then the rest.
+    std::vector<const StepCostRequest*> order;
+    std::set<const StepCostRequest*> first;
     for (const StepCostRequest* request : missing)
-      if (!covered.count(request->family) && covered.insert(request->family).second)
-        order.push_back(quickest.at(request->family));
+      if (const auto it = quickest.find(request->family); it != quickest.end() && first.insert(it->second).second)
+        order.push_back(it->second);
     for (const StepCostRequest* request : missing)
-      if (std::find(order.begin(), order.end(), request) == order.end()) order.push_back(request);
+      if (!first.count(request)) order.push_back(request);
     missing = std::move(order);
   }
 
@@ -209,7 +210,6 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
   std::map<std::string, std::vector<StepCost>> timings;
   std::set<std::string> failed_keys;
   const size_t count = static_cast<size_t>(std::max(1, workers));
-  std::map<std::string, double> took;
   for (const StepCostRequest* request : missing) {
     if (charged > budget_seconds) break;
     const auto measure_start = Clock::now();
@@ -227,9 +227,11 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
     for (auto& thread : threads) thread.join();
     const double seconds = seconds_since(measure_start);
     charged += seconds;
-    took[request->key.text()] = seconds;
-    for (const auto& result : results)
-      if (result) timings[request->key.text()].push_back(*result);
+    for (auto& result : results)
+      if (result) {
+        result->measure_seconds = seconds;
+        timings[request->key.text()].push_back(*result);
+      }
     if (!timings.count(request->key.text())) failed_keys.insert(request->key.text());
   }
 
@@ -243,7 +245,7 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
         mean.train_step += cost.train_step / double(costs.size());
         mean.predict_image += cost.predict_image / double(costs.size());
       }
-      mean.measure_seconds = took[text];
+      mean.measure_seconds = costs.front().measure_seconds;  // the copies were timed together
       cache()[text] = mean;
       rows.push_back(StoredStepCost{text, mean.setup, mean.train_step, mean.predict_image, mean.measure_seconds});
     }
@@ -262,11 +264,9 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
   return report;
 }
 
-std::optional<StepCost> step_cost(const StepKey& key) { return step_cost(key.text()); }
-
-std::optional<StepCost> step_cost(const std::string& key_text) {
+std::optional<StepCost> step_cost(const StepKey& key) {
   std::lock_guard lock(cache_mutex);
-  const auto it = cache().find(key_text);
+  const auto it = cache().find(key.text());
   if (it == cache().end()) return std::nullopt;
   return it->second;
 }

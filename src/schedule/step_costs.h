@@ -93,6 +93,5 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
 
 // The cached cost of a key, if ensure_step_costs got one.
 std::optional<StepCost> step_cost(const StepKey& key);
-std::optional<StepCost> step_cost(const std::string& key_text);  // StepKey::text()
 
 }  // namespace sweep
