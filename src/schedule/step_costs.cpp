@@ -180,10 +180,10 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
                    [](const StepCostRequest* a, const StepCostRequest* b) { return a->priority > b->priority; });
   // One of each family before the rest: a family with none timed is priced
   // by the grid's FLOPs scale, which cannot see what sets it apart (write-up
-  // 004's MLPs, priced from its CNNs, came out 3x too dear). Of a family, the
-  // network quickest to time stands for it (the smallest training step: a
-  // step of batch 16,382 takes a second, and five of them are timed), and
-  // families go in the order of their most expensive network.
+  // 004's MLPs, priced from its CNNs, came out 2-4x too dear). Of a family, the
+  // network quickest to time stands for it (the smallest training step:
+  // timing one of 004's batch-16,382 CNNs took 5.5-6.9 s), and families go
+  // in the order of their most expensive network.
   {
     std::map<std::string, const StepCostRequest*> quickest;  // family -> its representative
     for (const StepCostRequest* request : missing) {
