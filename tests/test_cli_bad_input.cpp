@@ -75,6 +75,24 @@ TEST_CASE("bytes that are not UTF-8 are a located error, in names and anywhere e
                  "not valid UTF-8");
 }
 
+TEST_CASE("control characters YAML forbids are a located error; NUL bytes never reach yaml-cpp's UTF-16 guess") {
+  expect_refused("name: t\n" + kData + kNet + "train: {epochs: 1, optimizer: a\x01}\n", "g.yaml:5:32:",
+                 "control character U+0001, which YAML does not allow");
+  expect_refused("name: t\x7f\n" + kData + kNet + "train: {epochs: 1}\n", "g.yaml:1:8:", "control character U+007F");
+  // U+0085 (NEL) is allowed in YAML; U+0080..U+009F otherwise are not.
+  expect_refused("name: t\n# \xc2\x9b\n" + kData + kNet + "train: {epochs: 1}\n", "g.yaml:2:3:", "control character U+009B");
+  // The fuzzer's find: valid UTF-8 with NUL bytes, which yaml-cpp decoded as
+  // UTF-16LE into an unpaired surrogate, then "internal error" (exit 1).
+  auto utf16 = [](const std::string& ascii) {
+    std::string out;
+    for (char c : ascii) out += c, out += '\0';
+    return out;
+  };
+  expect_refused(utf16("name: t\n" + kData + kNet + "train: {epochs: {range: [1, [") + "a\xd8\x80" + std::string(1, '\0') +
+                     utf16("]]}\n"),
+                 "g.yaml:1:2:", "control character U+0000, which YAML does not allow (only tab, line breaks and printable text); NUL bytes mean UTF-16 or UTF-32: save the file as UTF-8");
+}
+
 TEST_CASE("a field written with no value is an error at its key, not a silent default") {
   expect_refused("name: t\n" + kData + kNet + "train:\n  epochs:\n", "g.yaml:6:3: 'train.epochs'",
                  "'epochs' has no value: write one, or leave the key out to get the default (5)");

@@ -154,23 +154,58 @@ struct Converter {
   }
 };
 
+// 1-based line and column (in characters, not bytes) of byte `offset`.
+SourceLocation location_of_byte(const std::string& text, size_t offset, const std::string& file) {
+  int line = 1, column = 1;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') ++line, column = 1;
+    else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++column;  // count characters, not bytes
+  }
+  return SourceLocation{file, line, column};
+}
+
+// The offset of the first control character YAML 1.2 does not allow in a
+// stream (its c-printable set keeps tab, LF and CR of C0, and NEL of C1).
+// NUL matters most: yaml-cpp takes a stream with NUL bytes in its first
+// characters for UTF-16 or UTF-32 and decodes it as such, which can turn
+// well-formed UTF-8 into unpaired surrogates that nothing downstream accepts.
+// `text` is well-formed UTF-8 here.
+std::optional<size_t> first_control_character(const std::string& s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return i;
+    // U+0080..U+009F are C2 80..C2 9F; U+0085 (NEL) is allowed.
+    if (c == 0xC2 && i + 1 < s.size()) {
+      const auto next = static_cast<unsigned char>(s[i + 1]);
+      if (next >= 0x80 && next <= 0x9F && next != 0x85) return i;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 YamlTree read_yaml(const std::string& text, const std::string& file) {
   // Names and values end up in JSON, SQLite and terminals: bytes that are not
-  // UTF-8 are refused here, at their place in the file, before anything
-  // downstream can choke on them with a message of its own.
+  // UTF-8, and control characters YAML forbids, are refused here, at their
+  // place in the file, before anything downstream can choke on them with a
+  // message of its own.
   if (const auto bad = first_invalid_utf8(text)) {
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i < *bad; ++i) {
-      if (text[i] == '\n') ++line, column = 1;
-      else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++column;  // count characters, not bytes
-    }
     char byte[8];
     std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[*bad]));
     throw InputError(std::string("the grid file is not valid UTF-8: byte ") + byte +
                          " is not part of a valid UTF-8 character (save the file as UTF-8)",
-                     SourceLocation{file, static_cast<int>(line), static_cast<int>(column)});
+                     location_of_byte(text, *bad, file));
+  }
+  if (const auto bad = first_control_character(text)) {
+    const auto c = static_cast<unsigned char>(text[*bad]);
+    const unsigned code = c == 0xC2 ? static_cast<unsigned char>(text[*bad + 1]) : c;
+    char name[8];
+    std::snprintf(name, sizeof name, "U+%04X", code);
+    throw InputError(std::string("the grid file contains control character ") + name +
+                         ", which YAML does not allow (only tab, line breaks and printable text)" +
+                         (code == 0 ? "; NUL bytes mean UTF-16 or UTF-32: save the file as UTF-8" : ""),
+                     location_of_byte(text, *bad, file));
   }
   YamlTree tree;
   tree.file = file;
