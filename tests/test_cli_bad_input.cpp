@@ -93,6 +93,13 @@ TEST_CASE("control characters YAML forbids are a located error; NUL bytes never 
                  "g.yaml:1:2:", "control character U+0000, which YAML does not allow (only tab, line breaks and printable text); NUL bytes mean UTF-16 or UTF-32: save the file as UTF-8");
 }
 
+TEST_CASE("YAML escapes that yaml-cpp decodes to single Latin-1 bytes become the characters they mean") {
+  // yaml-cpp writes "\_" (U+00A0) and "\N" (U+0085) as the bytes 0xA0 and 0x85;
+  // once that reached JSON as "internal error" (exit 1). The fuzzer's find.
+  expect_refused("name: t\n" + kData + kNet + "train: {epochs: 1, optimizer: [\"x\\_\\N\", sgd]}\n", "g.yaml:5:32:",
+                 "unknown value 'x\xc2\xa0\xc2\x85'");
+}
+
 TEST_CASE("a field written with no value is an error at its key, not a silent default") {
   expect_refused("name: t\n" + kData + kNet + "train:\n  epochs:\n", "g.yaml:6:3: 'train.epochs'",
                  "'epochs' has no value: write one, or leave the key out to get the default (5)");

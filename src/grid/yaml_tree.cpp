@@ -99,8 +99,31 @@ bool is_float_text(const std::string& s) {
   return digit;
 }
 
+// A scalar as yaml-cpp decoded it, made UTF-8. The file itself is checked to
+// be UTF-8 (read_yaml), so a byte that is not can only come from an escape:
+// yaml-cpp 0.7 decodes "\N" and "\_" in double quotes to the single bytes 0x85
+// and 0xA0, the Latin-1 form of the characters they mean (U+0085, U+00A0).
+// Such a byte is written as that character.
+std::string utf8_scalar(const std::string& decoded) {
+  std::optional<size_t> bad = first_invalid_utf8(decoded);
+  if (!bad) return decoded;
+  std::string out;
+  size_t from = 0;
+  while (bad) {
+    out.append(decoded, from, *bad - from);
+    const auto byte = static_cast<unsigned char>(decoded[*bad]);
+    out += static_cast<char>(0xC0 | (byte >> 6));
+    out += static_cast<char>(0x80 | (byte & 0x3F));
+    from = *bad + 1;
+    const std::optional<size_t> next = first_invalid_utf8(decoded.substr(from));
+    bad = next ? std::optional<size_t>(from + *next) : std::nullopt;
+  }
+  out.append(decoded, from, std::string::npos);
+  return out;
+}
+
 json scalar_value(const YAML::Node& node) {
-  const std::string& s = node.Scalar();
+  const std::string s = utf8_scalar(node.Scalar());
   if (node.Tag() == "!") return s;  // quoted: always a string
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
@@ -139,7 +162,7 @@ struct Converter {
         for (const auto& kv : node) {
           const SourceLocation key_loc = location(tree.file, kv.first.Mark());
           if (!kv.first.IsScalar()) throw InputError("a mapping key must be a plain name", key_loc, path);
-          const std::string key = kv.first.Scalar();
+          const std::string key = utf8_scalar(kv.first.Scalar());
           const std::string child = join_path(path, key);
           if (out.contains(key)) throw InputError("duplicate key '" + key + "'", key_loc, child);
           tree.key_at[child] = key_loc;
