@@ -160,6 +160,7 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
   REQUIRE(sqlite3_exec(raw, "DROP VIEW results; DROP TABLE slurm_submissions; ALTER TABLE runs DROP COLUMN in_grid; "
+                             "DROP TABLE prune_decisions; ALTER TABLE runs DROP COLUMN continued; ALTER TABLE runs DROP COLUMN pruned_epoch; "
                              "ALTER TABLE runs DROP COLUMN owner; ALTER TABLE sweeps DROP COLUMN grid_fingerprint; "
                              "ALTER TABLE sweeps DROP COLUMN grid_runs; ALTER TABLE runs DROP COLUMN checkpoint; "
                              "ALTER TABLE runs DROP COLUMN resumed_from_epoch; DROP TABLE evaluations; "
@@ -199,7 +200,8 @@ TEST_CASE("a version 8 cache of step costs: read as it is read-only, its rows ke
   Store::open(path)->save_step_costs({StoredStepCost{"k", 0.01, 0.002, 0.0001, 0.5}});
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "ALTER TABLE step_costs DROP COLUMN measure_seconds; PRAGMA user_version = 8", nullptr,
+  REQUIRE(sqlite3_exec(raw, "DROP TABLE prune_decisions; ALTER TABLE runs DROP COLUMN continued; ALTER TABLE runs DROP COLUMN pruned_epoch; "
+                            "ALTER TABLE step_costs DROP COLUMN measure_seconds; PRAGMA user_version = 8", nullptr,
                        nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
   {
@@ -505,4 +507,73 @@ TEST_CASE("one sweep = one grid: runs that leave an edited grid are kept but out
   CHECK(change.left == 2);
   CHECK(change.returned == 2);
   CHECK(scalar(*store, "SELECT COUNT(*) FROM results WHERE sweep = 'quick' AND status = 'done'") == "2");
+}
+
+TEST_CASE("version 9 to 10: 'pruned' becomes a status without a table rebuild; epochs and rows are kept") {
+  TempDir dir("store_test");
+  const std::string path = dir.file("v9.db");
+  {
+    auto store = Store::open(path);
+    const int64_t id = store->upsert_sweep(sweep_named("kept", {}), {planned(0.001, 32), planned(0.01, 32)});
+    const int64_t run = store->runs_of(id)[0].id;
+    store->start_run(run, "ref", "cpu", 1);
+    EpochMetrics m;
+    m.epoch = 1;
+    store->record_epoch(run, m);
+  }
+  // The runs table exactly as version 9 made it: the narrower CHECK, no
+  // pruned_epoch or continued, no prune_decisions.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw,
+                       "DROP VIEW results; DROP TABLE prune_decisions; ALTER TABLE runs DROP COLUMN continued; "
+                       "ALTER TABLE runs DROP COLUMN pruned_epoch; PRAGMA writable_schema = ON; "
+                       "UPDATE sqlite_master SET sql = replace(sql, ',''pruned'')', ')') WHERE name = 'runs'; "
+                       "PRAGMA writable_schema = OFF; PRAGMA user_version = 9",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  CHECK(sqlite3_exec(raw, "UPDATE runs SET status = 'pruned'", nullptr, nullptr, nullptr) == SQLITE_CONSTRAINT);
+  sqlite3_close(raw);
+
+  auto store = Store::open(path);
+  CHECK(scalar(*store, "PRAGMA user_version") == "10");
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM epochs") == "1");  // not cascaded away
+  CHECK(scalar(*store, "SELECT COUNT(*) FROM runs WHERE pruned_epoch IS NULL AND continued = 0") == "2");
+  CHECK(scalar(*store, "PRAGMA integrity_check") == "ok");
+  const int64_t id = store->sweep_by_name("kept")->id;
+  const int64_t run = store->runs_of(id)[1].id;
+  // The new status on the same connection that migrated, with its decision.
+  RunResult pruned;
+  pruned.status = RunStatus::pruned;
+  pruned.stop_epoch = 1;
+  pruned.error = "rung 0 (epoch 1): val_accuracy 0.1000 ranks 2 of 2; the best 1 go on";
+  store->start_run(run, "ref", "cpu", 1);
+  store->finish_run(run, pruned);
+  PruningSpec rule;
+  rule.strategy = PruningSpec::Strategy::asha;
+  PruneDecision d;
+  d.run_id = run;
+  d.epoch = 1;
+  d.rung = 0;
+  d.value = 0.1;
+  d.rank = 2;
+  d.competitors = 2;
+  d.prune = true;
+  d.reason = pruned.error;
+  store->record_prune_decision(d, rule);
+  CHECK(scalar(*store, "SELECT status || ' ' || pruned_epoch FROM runs WHERE id = " + std::to_string(run)) == "pruned 1");
+  const std::vector<PruneDecision> back = store->prune_decisions(id);
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].prune);
+  CHECK(back[0].rung == 0);
+  CHECK(back[0].value == doctest::Approx(0.1));
+  CHECK(back[0].reason == d.reason);
+  CHECK(scalar(*store, "SELECT strategy || ' ' || metric || ' ' || decision FROM prune_decisions") ==
+        "asha val_accuracy prune");
+  // --continue-pruned: pending again, marked continued.
+  CHECK(store->continue_pruned(id) == 1);
+  CHECK(store->runs_of(id)[1].status == RunStatus::pending);
+  CHECK(store->runs_of(id)[1].continued);
+  CHECK(store->continue_pruned(id) == 0);
 }

@@ -17,6 +17,7 @@ SELECT s.id AS id, s.name AS sweep, COUNT(r.id) AS runs,
        COALESCE(SUM(r.status = 'failed'), 0) AS failed,
        COALESCE(SUM(r.status = 'diverged'), 0) AS diverged,
        COALESCE(SUM(r.status = 'interrupted'), 0) AS interrupted,
+       COALESCE(SUM(r.status = 'pruned'), 0) AS pruned,
        s.updated AS updated, s.grid_path AS grid
 FROM sweeps s LEFT JOIN runs r ON r.sweep_id = s.id
 GROUP BY s.id ORDER BY s.id)sql";
@@ -43,7 +44,7 @@ Command ls_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("ls", "List the sweeps of a results database with run counts by status");
   app->footer(
       "List the sweeps stored in a results database: for each, how many runs it has and how many are done,\n"
-      "running, pending, failed, diverged or interrupted, when it was last run and from which grid file.\n"
+      "running, pending, failed, diverged, interrupted or pruned, when it was last run and from which grid file.\n"
       "Read-only: safe while a sweep is running.");
   add_db_argument(*app, options->db);
   add_exit_codes(*app, "the sweeps were listed (or the database has none)",

@@ -30,6 +30,7 @@ struct RunOptions {
   std::string checkpoints = "last";
   std::string executor = "local";
   SlurmRunOptions slurm;
+  bool continue_pruned = false;
 };
 
 // What a rerun of a finished grid prints, by either path below.
@@ -75,7 +76,16 @@ int run_run(RunOptions options) {
   // one), and Slurm must be reachable, before a database exists: exit 2 must
   // mean "nothing written".
   check_schedule_options(options.schedule);
-  if (options.executor == "slurm") slurm::require_sbatch();
+  if (options.executor == "slurm") {
+    // A pruning rule compares each run with the others as their rungs come
+    // in: one process must see them all. Slurm tasks train apart.
+    if (grid.pruning.active())
+      throw InputError("search.strategy " + grid.pruning.strategy_name +
+                           " needs one sweep process that sees every run's epochs as they come; Slurm tasks train "
+                           "apart, so pruning runs with --executor local only (docs/pruning.md)",
+                       grid.pruning.at, "search.strategy");
+    slurm::require_sbatch();
+  }
   auto store = Store::open(options.db);
   GridChange change;
   const int64_t sweep_id = record_sweep(*store, grid, &change);
@@ -89,6 +99,14 @@ int run_run(RunOptions options) {
     if (change.returned > 0)
       std::cout << "sweep '" << grid.name << "': " << runs_text(change.returned)
                 << " that had left the grid are in it again, with the results they had\n";
+  }
+  if (options.continue_pruned) {
+    const int continued = store->continue_pruned(sweep_id);
+    if (!options.schedule.quiet)
+      std::cout << "sweep '" << grid.name << "': " << continued << (continued == 1 ? " pruned run continues" : " pruned runs continue")
+                << (options.checkpoints == "none" ? " (from epoch 1: --checkpoints none kept no training state)"
+                                                  : " from the epoch it was pruned after")
+                << ", to its last epoch; it is not pruned again\n";
   }
   const int stale = store->mark_stale_running_interrupted(sweep_id);
   if (stale > 0 && !options.schedule.quiet)
@@ -179,6 +197,9 @@ Command run_command(CLI::App& parent) {
       ->check(CLI::IsMember({"local", "slurm"}))
       ->capture_default_str();
   add_checkpoint_options(*app, options->checkpoints, options->schedule.checkpoint_monitor);
+  app->add_flag("--continue-pruned", options->continue_pruned,
+                "Train the runs the grid's pruning rule stopped on to their last epoch, from their checkpoints, "
+                "never pruning them again (docs/pruning.md)");
   add_slurm_run_options(*app, options->slurm);
   add_exit_codes(*app, "every run of the grid is done (with --executor slurm: the job array was submitted, or nothing was left to submit; with --wait, every run is done after the job)",
                  "some runs failed, diverged or were interrupted (Ctrl-C, SIGTERM), or runs are not done after a --wait job",

@@ -39,6 +39,7 @@ std::string run_counts(Store& store, int64_t sweep_id) {
     line += separator + std::to_string(counts[status]) + " " + status;
     separator = ", ";
   }
+  if (counts["pruned"] > 0) line += ", " + std::to_string(counts["pruned"]) + " pruned";  // only where a rule pruned
   if (out > 0) line += " (and " + std::to_string(out) + " no longer in the grid)";
   return line;
 }

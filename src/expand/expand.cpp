@@ -280,6 +280,29 @@ struct Expander {
 
 }  // namespace
 
+namespace {
+
+// What a pruning rule needs of every run: the metric it watches, and epochs
+// beyond the first rung (else nothing could be pruned, which is never what a
+// grid with a pruning rule means).
+void check_pruning(const GridSpec& g, const ExpandedGrid& out) {
+  const PruningSpec& p = g.pruning;
+  for (size_t i = 0; i < out.runs.size(); ++i) {
+    const RunConfig& c = out.runs[i].config;
+    const std::string which = "run " + std::to_string(i + 1) + (out.runs[i].variant.empty() ? "" : " (" + out.runs[i].variant + ")");
+    if (p.metric.starts_with("val_") && c.dataset.validation_split <= 0)
+      throw InputError("search.metric " + p.metric + " needs a validation split, but " + which +
+                           " has dataset.validation_split 0: set one (Keras' 0.1 is the default) or watch 'accuracy'",
+                       g.tree.nearest("search.metric"), "search.metric");
+    if (p.min_epochs >= c.train.epochs)
+      throw InputError("search.min_epochs is " + std::to_string(p.min_epochs) + " but " + which + " trains " +
+                           std::to_string(c.train.epochs) + " epochs: the first rung must come before the last epoch",
+                       g.tree.nearest("search.min_epochs"), "search.min_epochs");
+  }
+}
+
+}  // namespace
+
 ExpandedGrid expand_grid(const GridSpec& g) {
   Expander x{g, {}, {}, {}, 0, 0};
   x.prepare_variants();
@@ -368,6 +391,9 @@ ExpandedGrid expand_grid(const GridSpec& g) {
       if (last_repeat) c = Cell{};  // used up: at 100,000 cells their values and locations add up
     }
   }
+
+  out.pruning = g.pruning;
+  if (g.pruning.active()) check_pruning(g, out);
 
   std::vector<size_t> varied_index;  // into candidates
   if (!g.variants.empty()) out.varied.push_back("variant");

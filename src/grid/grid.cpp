@@ -10,6 +10,7 @@
 
 #include "common/hash.h"
 #include "common/json_text.h"
+#include "common/names.h"
 #include "config/schema.h"
 #include "expand/expand.h"
 #include "grid/grid_spec.h"
@@ -142,8 +143,67 @@ struct Reader {
     }
   }
 
+  // search.strategy: random (the default: search.samples random draws from
+  // search.space) or a pruning rule (grid/pruning.h), over the grid's cells
+  // and any random draws. The pruning keys are refused without a pruning rule.
+  void read_strategy(const json& s) {
+    const std::string written = s.contains("strategy") ? string(s["strategy"], "search.strategy") : "random";
+    using S = PruningSpec::Strategy;
+    const std::vector<std::pair<std::string, S>> kinds = {{"random", S::none},       {"asha", S::asha},
+                                                          {"successive_halving", S::asha}, {"hyperband", S::hyperband},
+                                                          {"median", S::median}};
+    const auto kind = std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) { return same_name(written, k.first); });
+    if (kind == kinds.end())
+      fail("search.strategy", "unknown value '" + written + "'; expected one of: random, asha, successive_halving, "
+                              "hyperband, median");
+    PruningSpec& p = g.pruning;
+    p.strategy = kind->second;
+    p.strategy_name = kind->first;
+    p.at = g.tree.nearest("search.strategy");
+    for (const char* key : {"metric", "min_epochs", "max_epochs", "reduction_factor", "startup_runs"})
+      if (s.contains(key) && !p.active())
+        fail(std::string("search.") + key, std::string("'") + key + "' is a setting of a pruning strategy; add "
+                                           "strategy: asha, hyperband or median to 'search'");
+    if (!p.active()) return;
+    if (s.contains("metric")) {
+      const std::string metric = string(s["metric"], "search.metric");
+      p.metric.clear();
+      for (const char* m : {"val_accuracy", "val_loss", "accuracy", "loss"})
+        if (same_name(metric, m)) p.metric = m;
+      if (p.metric.empty())
+        fail("search.metric", "unknown value '" + metric + "'; expected one of: val_accuracy, val_loss, accuracy, loss");
+    }
+    if (s.contains("min_epochs")) p.min_epochs = static_cast<int>(integer(s["min_epochs"], "search.min_epochs", 1, 1 << 20));
+    if (s.contains("reduction_factor"))
+      p.reduction_factor = static_cast<int>(integer(s["reduction_factor"], "search.reduction_factor", 2, 1 << 20));
+    if (s.contains("startup_runs")) {
+      if (p.strategy != S::median) fail("search.startup_runs", "'startup_runs' is a setting of strategy: median");
+      p.startup_runs = static_cast<int>(integer(s["startup_runs"], "search.startup_runs", 0, 1 << 20));
+    }
+    if (s.contains("max_epochs")) {
+      // The epochs every run trains unless pruned: train.epochs, set here
+      // once so that the grid cannot say two things.
+      const int64_t max = integer(s["max_epochs"], "search.max_epochs", 1, 1 << 20);
+      if (g.base.contains("train") && g.base["train"].contains("epochs"))
+        fail("search.max_epochs", "search.max_epochs and train.epochs both set the runs' epochs; give one");
+      for (const GridVariant& v : g.variants)
+        if (v.override_config.contains("train") && v.override_config["train"].contains("epochs"))
+          fail(v.doc_path + ".train.epochs", "variant sets train.epochs, but search.max_epochs sets every run's epochs");
+      g.base["train"]["epochs"] = max;
+      g.tree.value_at["train.epochs"] = g.tree.value_at["search.max_epochs"];
+    }
+  }
+
   void read_search(const json& s) {
-    check_keys(mapping(s, "search"), "search", {"samples", "seed", "space"});
+    check_keys(mapping(s, "search"), "search",
+               {"strategy", "samples", "seed", "space", "metric", "min_epochs", "max_epochs", "reduction_factor",
+                "startup_runs"});
+    read_strategy(s);
+    // A pruning rule may run over the grid's own cells, without random draws.
+    if (g.pruning.active() && !s.contains("samples") && !s.contains("space")) {
+      if (s.contains("seed")) fail("search.seed", "'seed' seeds the random draws of 'samples' and 'space'; give those too");
+      return;
+    }
     if (!s.contains("samples")) fail("search", "search needs 'samples' (how many random configurations)");
     // At most the runs a grid may have at all (kMaxRuns): drawing more would only
     // fill memory before the expansion refuses them.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/run_config.h"
+#include "grid/pruning.h"
 
 namespace sweep {
 
@@ -33,6 +34,7 @@ struct ExpandedGrid {
   std::vector<ExpandedRun> runs;    // in expansion order; hashes are unique (duplicates dropped)
   std::vector<std::string> notes;   // things the user may want to know (e.g. duplicate cells dropped)
   std::string fingerprint;          // grid_fingerprint(text, path)
+  PruningSpec pruning;              // search.strategy: how runs are stopped early, if at all
 };
 
 // Read, validate and expand a grid file. Throws InputError (exit code 2) whose

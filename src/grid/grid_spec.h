@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "grid/pruning.h"
 #include "grid/yaml_tree.h"
 
 namespace sweep {
@@ -34,6 +35,7 @@ struct GridSpec {
   int search_samples = 0;                     // 0 = no random search
   uint64_t search_seed = 0;
   std::vector<SearchDimension> search_space;  // tree "search.space.<path>"
+  PruningSpec pruning;                        // search.strategy and its settings
 };
 
 // Stage 1: read and check the file's structure. Throws InputError with

@@ -121,7 +121,7 @@ void section_setup(SweepReport& r) {
   for (const auto& run : s.runs) status_counts[run.status]++;
   r.md += "- **Runs**: " + std::to_string(s.runs.size()) + " (";
   bool first = true;
-  for (const char* st : {"done", "failed", "diverged", "interrupted", "running", "pending"})
+  for (const char* st : {"done", "pruned", "failed", "diverged", "interrupted", "running", "pending"})
     if (status_counts.count(st)) {
       r.md += (first ? "" : ", ") + std::to_string(status_counts[st]) + " " + st;
       first = false;

@@ -91,6 +91,9 @@ std::string finished_text(const RunResult& result) {
     }
     case RunStatus::interrupted:
       return fmt::format("interrupted after {} epoch(s)", result.epochs.size());
+    case RunStatus::pruned:
+      return fmt::format("pruned after epoch {} in {}: {}", result.stop_epoch, format_duration(result.wall_seconds),
+                         result.error);
     default:
       return fmt::format("{}: {}", to_string(result.status), result.error);
   }
@@ -112,6 +115,7 @@ const char* status_colour(RunStatus status) {
     case RunStatus::failed: return "\x1b[31m";       // red
     case RunStatus::diverged: return "\x1b[33m";     // yellow
     case RunStatus::interrupted: return "\x1b[35m";  // magenta
+    case RunStatus::pruned: return "\x1b[34m";       // blue: stopped on purpose, not a problem
     default: return "";
   }
 }

@@ -118,6 +118,7 @@ void ProgressBoard::run_finished(int lane, const RunResult& result) {
     case RunStatus::done: ++done_; break;
     case RunStatus::diverged: ++diverged_; break;
     case RunStatus::interrupted: ++interrupted_; break;
+    case RunStatus::pruned: ++pruned_; break;
     default: ++failed_; break;
   }
   if (mode_ != Mode::quiet) {
@@ -127,7 +128,7 @@ void ProgressBoard::run_finished(int lane, const RunResult& result) {
     const int width = mode_ == Mode::live ? terminal_width(out_) - 1 : 0;
     std::string line = result_line(slot.label, finished_text(result), result.status, width, colour_);
     if (mode_ == Mode::plain) {
-      const int finished = done_ + failed_ + diverged_ + interrupted_;
+      const int finished = done_ + failed_ + diverged_ + interrupted_ + pruned_;
       line = fmt::format("{} {} [{}/{} finished, ETA {}]", timestamp_now(), line, finished, to_run_,
                          format_duration(eta_locked()));
     }
@@ -180,8 +181,10 @@ std::string ProgressBoard::sweep_line() const {
   for (const Slot& slot : slots_) running += slot.active ? 1 : 0;
   const int queued = std::max(0, to_run_ - started_runs_);
   const double eta = eta_locked();
-  return fmt::format("sweep: {} done, {} running, {} queued, {} failed, {} diverged  elapsed {}  ETA {}", done_,
-                     running, queued, failed_ + interrupted_, diverged_, format_duration(now()),
+  // "pruned" only where a pruning rule is at work, so other sweeps' lines stay as they were.
+  const std::string pruned = pruned_ > 0 ? fmt::format(", {} pruned", pruned_) : std::string();
+  return fmt::format("sweep: {} done{}, {} running, {} queued, {} failed, {} diverged  elapsed {}  ETA {}", done_,
+                     pruned, running, queued, failed_ + interrupted_, diverged_, format_duration(now()),
                      format_duration(eta));
 }
 

@@ -86,7 +86,7 @@ class ProgressBoard {
   std::condition_variable wake_;
   std::vector<Slot> slots_;
   std::vector<std::string> pending_lines_;
-  int done_ = 0, failed_ = 0, diverged_ = 0, interrupted_ = 0, started_runs_ = 0;
+  int done_ = 0, failed_ = 0, diverged_ = 0, interrupted_ = 0, pruned_ = 0, started_runs_ = 0;
   EtaModel eta_;
   int drawn_lines_ = 0;
   bool stopping_ = false;

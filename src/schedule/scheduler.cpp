@@ -32,6 +32,7 @@
 #include "schedule/interrupts.h"
 #include "schedule/placement.h"
 #include "schedule/progress.h"
+#include "schedule/pruner.h"
 #include "schedule/resources.h"
 #include "schedule/run_label.h"
 #include "store/owner.h"
@@ -40,7 +41,7 @@
 namespace sweep {
 
 int SweepOutcome::exit_code() const {
-  const bool all_done = done + skipped + elsewhere >= total && failed == 0 && diverged == 0 && interrupted == 0 &&
+  const bool all_done = done + skipped + elsewhere + pruned + pruned_before >= total && failed == 0 && diverged == 0 && interrupted == 0 &&
                         !interrupted_by_signal;
   return all_done ? kExitOk : kExitRunsFailed;
 }
@@ -59,6 +60,7 @@ struct Job {
   std::vector<double> lane_cost;  // expected seconds on each lane
   RunCost best;                   // the cost on its fastest lane, split (for the live ETA)
   std::string cost_key;           // its network and batch: runs with equal keys share ETA corrections
+  int bracket = 0;                // hyperband's bracket (schedule/pruner.h); 0 otherwise
 };
 
 // Adds "pid 12" to the list of other processes once.
@@ -85,8 +87,9 @@ class OmpThreadsObserver : public tbb::task_scheduler_observer {
 class RunObserver : public TrainObserver {
  public:
   RunObserver(Store& store, ProgressBoard& board, int lane, int64_t run_id, const std::atomic<bool>& stop_all,
-              std::string label)
-      : store_(store), board_(board), lane_(lane), run_id_(run_id), stop_all_(stop_all), label_(std::move(label)) {}
+              std::string label, Pruner* pruner, int bracket, int epochs)
+      : store_(store), board_(board), lane_(lane), run_id_(run_id), stop_all_(stop_all), label_(std::move(label)),
+        pruner_(pruner), bracket_(bracket), epochs_(epochs) {}
   void on_start(int epochs, int batches_per_epoch) override { board_.run_shape(lane_, epochs, batches_per_epoch); }
   void on_batch(int epoch, int batch, double loss, double accuracy) override {
     board_.batch(lane_, epoch, batch, loss, accuracy);
@@ -101,6 +104,15 @@ class RunObserver : public TrainObserver {
     board_.message(fmt::format("{}: resumed from its checkpoint after epoch {}", label_, epochs.size()));
   }
   void on_note(const std::string& text) override { board_.message(label_ + ": " + text); }
+  // The grid's pruning rule judges the epoch; every decision it makes is
+  // recorded before the run goes on or stops, so a resumed sweep knows it.
+  std::string prune_after(const std::vector<EpochMetrics>& epochs) override {
+    if (!pruner_) return {};
+    const std::optional<PruneDecision> decision = pruner_->judge(run_id_, bracket_, epochs_, epochs);
+    if (!decision) return {};
+    store_.record_prune_decision(*decision, pruner_->spec());
+    return decision->prune ? decision->reason : std::string();
+  }
 
  private:
   Store& store_;
@@ -109,6 +121,8 @@ class RunObserver : public TrainObserver {
   int64_t run_id_;
   const std::atomic<bool>& stop_all_;
   std::string label_;
+  Pruner* pruner_;
+  int bracket_, epochs_;
 };
 
 ProgressBoard::Mode view_mode(const ScheduleOptions& options) {
@@ -194,9 +208,9 @@ void price_jobs(std::vector<Job>& jobs, const std::vector<const RunConfig*>& con
 class SweepRunner {
  public:
   SweepRunner(Store& store, const ScheduleOptions& options, std::vector<Lane> lanes, std::vector<Job> jobs,
-              ProgressBoard& board)
+              ProgressBoard& board, Pruner* pruner)
       : store_(store), options_(options), lanes_(std::move(lanes)), jobs_(std::move(jobs)), board_(board),
-        states_(lanes_.size()), start_(Clock::now()) {
+        pruner_(pruner), states_(lanes_.size()), start_(Clock::now()) {
     // Longest first (LPT), by the best lane's estimate; ties keep grid order.
     for (size_t j = 0; j < jobs_.size(); ++j) queue_.push_back(static_cast<int>(j));
     std::stable_sort(queue_.begin(), queue_.end(), [this](int a, int b) { return best_cost(a) > best_cost(b); });
@@ -226,6 +240,7 @@ class SweepRunner {
     outcome.failed = failed_;
     outcome.diverged = diverged_;
     outcome.interrupted = interrupted_;
+    outcome.pruned = pruned_;
     outcome.elsewhere += elsewhere_;
     for (const std::string& who : elsewhere_by_)
       if (std::find(outcome.elsewhere_by.begin(), outcome.elsewhere_by.end(), who) == outcome.elsewhere_by.end())
@@ -295,7 +310,8 @@ class SweepRunner {
       claimed = true;
       board_.run_started(lane_index, job.label, estimate);
       board_.eta_started(job_index(job), lane_index);
-      RunObserver observer(store_, board_, lane_index, job.run_id, stop_all_, job.label.text());
+      RunObserver observer(store_, board_, lane_index, job.run_id, stop_all_, job.label.text(), pruner_, job.bracket,
+                           config.train.epochs);
       CheckpointOptions checkpoints;
       if (!options_.checkpoint_dir.empty() && options_.checkpoint_keep != CheckpointKeep::none) {
         checkpoints.dir = std::filesystem::path(options_.checkpoint_dir) / config.hash;
@@ -317,6 +333,7 @@ class SweepRunner {
     } else {
       try {
         store_.finish_run(job.run_id, result);
+        if (pruner_ && result.status == RunStatus::done) pruner_->finished(job.run_id, result.epochs);
       } catch (const std::exception& error) {
         result.status = RunStatus::failed;
         result.error = std::string("could not record the result: ") + error.what();
@@ -343,6 +360,7 @@ class SweepRunner {
     switch (result.status) {
       case RunStatus::done: ++done_; return;
       case RunStatus::interrupted: ++interrupted_; return;
+      case RunStatus::pruned: ++pruned_; return;
       case RunStatus::diverged: ++diverged_; break;
       default: ++failed_; break;
     }
@@ -356,12 +374,13 @@ class SweepRunner {
   const std::vector<Lane> lanes_;
   const std::vector<Job> jobs_;
   ProgressBoard& board_;
+  Pruner* pruner_;  // null: the grid prunes nothing
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<LaneState> states_;
   std::vector<int> queue_;
   std::atomic<bool> stop_all_{false};
-  int done_ = 0, failed_ = 0, diverged_ = 0, interrupted_ = 0, elsewhere_ = 0;
+  int done_ = 0, failed_ = 0, diverged_ = 0, interrupted_ = 0, pruned_ = 0, elsewhere_ = 0;
   std::vector<std::string> elsewhere_by_;
   std::vector<std::string> problems_;
   Clock::time_point start_;
@@ -400,10 +419,14 @@ std::string keep_threads_if_faster(ResourcePlan& plan, const std::vector<const R
 void print_summary(const std::string& name, const SweepOutcome& outcome, const std::vector<std::string>& problems) {
   std::string line = fmt::format("sweep '{}': {} runs: {} done", name, outcome.total, outcome.done + outcome.skipped);
   if (outcome.skipped > 0) line += fmt::format(" ({} already done before)", outcome.skipped);
+  if (outcome.pruned + outcome.pruned_before > 0) {
+    line += fmt::format(", {} pruned", outcome.pruned + outcome.pruned_before);
+    if (outcome.pruned_before > 0) line += fmt::format(" ({} before)", outcome.pruned_before);
+  }
   line += fmt::format(", {} failed, {} diverged, {} interrupted", outcome.failed, outcome.diverged,
                       outcome.interrupted);
   const int not_started = outcome.total - outcome.skipped - outcome.done - outcome.failed - outcome.diverged -
-                          outcome.interrupted - outcome.elsewhere;
+                          outcome.interrupted - outcome.elsewhere - outcome.pruned - outcome.pruned_before;
   if (not_started > 0) line += fmt::format(", {} not started", not_started);
   line += fmt::format(" in {}", format_duration(outcome.wall_seconds));
   if (outcome.interrupted_by_signal) line += " (stopped by a signal; run the same command again to resume)";
@@ -457,11 +480,25 @@ void check_schedule_options(const ScheduleOptions& options) {
 
 namespace {
 
+// The grid's pruning rule (null when it has none), knowing every decision
+// recorded for the sweep so far and the done runs' curves: a resumed sweep
+// judges as if it had never stopped.
+std::unique_ptr<Pruner> make_pruner(Store& store, int64_t sweep_id, const ExpandedGrid& grid) {
+  if (!grid.pruning.active()) return nullptr;
+  int max_epochs = 1;
+  for (const ExpandedRun& run : grid.runs) max_epochs = std::max(max_epochs, run.config.train.epochs);
+  auto pruner = std::make_unique<Pruner>(grid.pruning, max_epochs);
+  for (const PruneDecision& decision : store.prune_decisions(sweep_id)) pruner->restore_decision(decision);
+  for (const auto& [run_id, epochs] : store.done_run_epochs(sweep_id)) pruner->restore_finished(run_id, epochs);
+  return pruner;
+}
+
 // The one line said before training starts: what there is to do, where the
 // results go, how the runs share the machine and how long that should take.
 void print_header(const std::string& name, const SweepOutcome& outcome, size_t to_train,
                   const std::string& results_path, const std::string& sharing) {
   std::string line = fmt::format("sweep '{}': {} runs, {} already done, ", name, outcome.total, outcome.skipped);
+  if (outcome.pruned_before > 0) line += fmt::format("{} pruned before, ", outcome.pruned_before);
   if (outcome.elsewhere > 0) line += fmt::format("{} being trained by another sweep process, ", outcome.elsewhere);
   line += fmt::format("{} to train", to_train);
   if (!results_path.empty()) line += "; results in " + results_path;
@@ -484,6 +521,7 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
   outcome.total = static_cast<int>(grid.runs.size());
   std::vector<Job> jobs;
   std::vector<RunLabel> labels = run_labels(grid);
+  const std::unique_ptr<Pruner> pruner = make_pruner(store, sweep_id, grid);
   // The rows are needed only to pick the jobs: freed before anything trains.
   std::unordered_map<std::string, RunRow> rows;
   for (auto& row : store.runs_of(sweep_id)) rows.emplace(row.hash, std::move(row));
@@ -497,12 +535,18 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
       ++outcome.skipped;
       continue;
     }
+    if (row->second.status == RunStatus::pruned) {  // finished as its rule decided; --continue-pruned trains it on
+      ++outcome.pruned_before;
+      continue;
+    }
     if (row->second.status == RunStatus::running && !owner_is_stale(row->second.owner)) {
       ++outcome.elsewhere;  // another live sweep process trains it
       note_owner(outcome.elsewhere_by, row->second.owner);
       continue;
     }
-    jobs.push_back(Job{&run, row->second.id, row->second.attempts, std::move(labels[i]), {}, {}, {}});
+    jobs.push_back(Job{&run, row->second.id, row->second.attempts, std::move(labels[i]), {}, {}, {},
+                       pruner ? pruner->bracket_of(i) : 0});
+    if (pruner && row->second.continued) pruner->exempt(row->second.id);
   }
   std::vector<RunLabel>().swap(labels);
   std::unordered_map<std::string, RunRow>().swap(rows);
@@ -529,7 +573,7 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
                                format_duration(board.eta_seconds())));
 
     board.start();
-    SweepRunner runner(store, options, lanes, std::move(jobs), board);
+    SweepRunner runner(store, options, lanes, std::move(jobs), board, pruner.get());
     runner.run_all();
     board.stop();
     runner.count_into(outcome);

@@ -33,6 +33,9 @@ struct ScheduleOptions {
 struct SweepOutcome {
   int total = 0, skipped = 0;  // skipped = already done before this invocation
   int done = 0, failed = 0, diverged = 0, interrupted = 0;
+  // Runs the grid's pruning rule stopped early: here, and before this
+  // invocation. Pruned is finished, not failed: it does not fail the exit code.
+  int pruned = 0, pruned_before = 0;
   // Runs another live sweep process had claimed (Store::start_run): left to
   // it, not trained here. `elsewhere_by` names those processes ("pid 12").
   int elsewhere = 0;

@@ -113,6 +113,70 @@ void add_step_costs(sqlite3* db) {
 // the networks the first one left to the FLOPs model.
 void add_step_cost_seconds(sqlite3* db) { exec(db, "ALTER TABLE step_costs ADD COLUMN measure_seconds REAL"); }
 
+// Version 10: pruning (docs/pruning.md). runs.status may be 'pruned': the
+// run stopped early by the grid's search.strategy, keeping its epochs;
+// runs.pruned_epoch is the epoch it stopped after, and runs.continued = 1
+// marks a pruned run the user had trained on (`sweep run --continue-pruned`),
+// which is never pruned again. prune_decisions holds every decision a rule
+// made, promoted or pruned, with the value, rank and reason.
+//
+// The status CHECK is widened by editing the table's stored CREATE text,
+// SQLite's documented way to change a constraint that every existing row
+// already satisfies (lang_altertable.html, "Making Other Kinds Of Table Schema
+// Changes"). Rebuilding the table instead would DROP runs, which with foreign
+// keys on deletes every run's epochs through their ON DELETE CASCADE.
+void widen_status_check(sqlite3* db, const std::string& create) {
+  int64_t cookie = 0;
+  {
+    Statement stmt(db, "PRAGMA schema_version");
+    if (stmt.step()) cookie = stmt.column_int(0);
+  }
+  exec(db, "PRAGMA writable_schema = ON");
+  {
+    Statement update(db, "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'runs'");
+    update.bind_text(1, create).run();
+  }
+  // A new schema cookie makes every connection, this one included, read the edited text.
+  exec(db, "PRAGMA schema_version = " + std::to_string(cookie + 1));
+  exec(db, "PRAGMA writable_schema = OFF");
+}
+
+void add_pruning(sqlite3* db) {
+  std::string create;
+  {
+    Statement stmt(db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'");
+    if (stmt.step()) create = stmt.column_text(0);
+  }
+  const std::string old_check = "'diverged','interrupted')", new_check = "'diverged','interrupted','pruned')";
+  const size_t at = create.find(old_check);
+  if (create.find(new_check) != std::string::npos) {
+    // Already widened: a database whose user_version was set back by hand.
+  } else if (at == std::string::npos || create.find(old_check, at + 1) != std::string::npos) {
+    throw RuntimeError("cannot migrate the runs table to schema version 10: its status constraint is not the one "
+                       "sweep created");
+  } else {
+    widen_status_check(db, create.replace(at, old_check.size(), new_check));
+  }
+  exec(db, "ALTER TABLE runs ADD COLUMN pruned_epoch INTEGER");
+  exec(db, "ALTER TABLE runs ADD COLUMN continued INTEGER NOT NULL DEFAULT 0 CHECK (continued IN (0, 1))");
+  exec(db, R"sql(
+CREATE TABLE prune_decisions (
+  run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  epoch       INTEGER NOT NULL,
+  strategy    TEXT NOT NULL,              -- asha | hyperband | median
+  bracket     INTEGER NOT NULL DEFAULT 0, -- hyperband's bracket; 0 otherwise
+  rung        INTEGER,                    -- 0-based rung (asha, hyperband); NULL for median
+  metric      TEXT NOT NULL,
+  value       REAL,                       -- the run's value of metric (median: its best so far)
+  rank        INTEGER,                    -- 1 = best among the values it was compared with
+  competitors INTEGER NOT NULL,           -- how many values it was compared with, its own included
+  decision    TEXT NOT NULL CHECK (decision IN ('continue', 'prune')),
+  reason      TEXT NOT NULL,
+  decided     TEXT NOT NULL,              -- ISO 8601 UTC
+  PRIMARY KEY (run_id, epoch)
+);)sql");
+}
+
 constexpr Migration kMigrations[] = {
     {1, create_version_1},
     {2, add_slurm_submissions},
@@ -123,6 +187,7 @@ constexpr Migration kMigrations[] = {
     {7, add_sweep_provenance},
     {8, add_step_costs},
     {9, add_step_cost_seconds},
+    {10, add_pruning},
 };
 static_assert(std::size(kMigrations) == size_t(kSchemaVersion), "one migration step per schema version");
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <filesystem>
 #include <thread>
 
@@ -65,14 +66,16 @@ RunRow read_run(const Statement& stmt) {
   row.attempts = static_cast<int>(stmt.column_int(4));
   row.owner = stmt.column_text(5);
   row.in_grid = stmt.column_int(6) != 0;
+  row.continued = stmt.column_int(7) != 0;
   return row;
 }
 
 // A read-only database older than version 3 has no owner column (read NULL),
-// one older than 4 no in_grid (every run was in its grid: read 1).
-std::string run_columns(bool has_owner, bool has_in_grid) {
+// one older than 4 no in_grid (every run was in its grid: read 1), one older
+// than 10 no continued (nothing was pruned: read 0).
+std::string run_columns(bool has_owner, bool has_in_grid, bool has_pruning) {
   return std::string("SELECT id, sweep_id, hash, status, attempts, ") + (has_owner ? "owner" : "NULL") +
-         ", " + (has_in_grid ? "in_grid" : "1") + " FROM runs";
+         ", " + (has_in_grid ? "in_grid" : "1") + ", " + (has_pruning ? "continued" : "0") + " FROM runs";
 }
 
 }  // namespace
@@ -121,6 +124,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, Mode mode) {
   store->has_fingerprint_ = version >= 5;
   store->has_step_costs_ = version >= 8;
   store->has_measure_seconds_ = version >= 9;
+  store->has_pruning_ = version >= 10;
   return store;
 }
 
@@ -241,7 +245,7 @@ std::optional<SweepRecord> Store::sweep_by_name(const std::string& name) {
 
 std::vector<RunRow> Store::runs_of(int64_t sweep_id) {
   std::lock_guard lock(mu_);
-  Statement stmt(db_, run_columns(has_owner_, has_in_grid_) + " WHERE sweep_id = ? ORDER BY id");
+  Statement stmt(db_, run_columns(has_owner_, has_in_grid_, has_pruning_) + " WHERE sweep_id = ? ORDER BY id");
   stmt.bind_int(1, sweep_id);
   std::vector<RunRow> rows;
   while (stmt.step()) rows.push_back(read_run(stmt));
@@ -250,7 +254,7 @@ std::vector<RunRow> Store::runs_of(int64_t sweep_id) {
 
 std::optional<RunRow> Store::run_by_hash(const std::string& hash) {
   std::lock_guard lock(mu_);
-  Statement stmt(db_, run_columns(has_owner_, has_in_grid_) + " WHERE hash = ? ORDER BY id DESC LIMIT 1");
+  Statement stmt(db_, run_columns(has_owner_, has_in_grid_, has_pruning_) + " WHERE hash = ? ORDER BY id DESC LIMIT 1");
   stmt.bind_text(1, hash);
   if (!stmt.step()) return std::nullopt;
   return read_run(stmt);
@@ -445,6 +449,10 @@ void Store::finish_run(int64_t run_id, const RunResult& result) {
   stmt.bind_text_or_null(13, result.device).bind_text_or_null(14, result.checkpoint);
   stmt.bind_int(15, result.resumed_from_epoch).bind_int(16, run_id).run();
   if (sqlite3_changes(db_) != 1) throw RuntimeError("finish_run: no run with id " + std::to_string(run_id));
+  if (result.status == RunStatus::pruned) {
+    Statement pruned(db_, "UPDATE runs SET pruned_epoch = ? WHERE id = ?");
+    pruned.bind_int(1, result.stop_epoch).bind_int(2, run_id).run();
+  }
   const int classes = result.test.classes;
   if (done && classes > 0 && result.test.confusion.size() == size_t(classes) * size_t(classes)) {
     Statement cell(db_, "INSERT OR REPLACE INTO confusion (run_id, true_label, predicted, count) VALUES (?, ?, ?, ?)");
@@ -456,6 +464,79 @@ void Store::finish_run(int64_t run_id, const RunResult& result) {
       }
   }
   txn.commit();
+}
+
+void Store::record_prune_decision(const PruneDecision& d, const PruningSpec& rule) {
+  std::lock_guard lock(mu_);
+  const char* strategy = rule.strategy == PruningSpec::Strategy::median      ? "median"
+                         : rule.strategy == PruningSpec::Strategy::hyperband ? "hyperband"
+                                                                             : "asha";
+  Statement stmt(db_,
+                 "INSERT OR REPLACE INTO prune_decisions (run_id, epoch, strategy, bracket, rung, metric, value, rank, "
+                 "competitors, decision, reason, decided) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  stmt.bind_int(1, d.run_id).bind_int(2, d.epoch).bind_text(3, strategy).bind_int(4, d.bracket);
+  if (d.rung >= 0) stmt.bind_int(5, d.rung);
+  else stmt.bind_null(5);
+  stmt.bind_text(6, rule.metric).bind_real(7, d.value).bind_int(8, d.rank).bind_int(9, d.competitors);
+  stmt.bind_text(10, d.prune ? "prune" : "continue").bind_text(11, d.reason).bind_text(12, now_iso8601()).run();
+}
+
+std::vector<PruneDecision> Store::prune_decisions(int64_t sweep_id) {
+  std::lock_guard lock(mu_);
+  std::vector<PruneDecision> out;
+  if (!has_pruning_) return out;
+  Statement stmt(db_,
+                 "SELECT d.run_id, d.epoch, d.bracket, COALESCE(d.rung, -1), d.value, COALESCE(d.rank, 0), "
+                 "d.competitors, d.decision = 'prune', d.reason FROM prune_decisions d JOIN runs r ON r.id = d.run_id "
+                 "WHERE r.sweep_id = ? ORDER BY d.decided, d.run_id, d.epoch");
+  stmt.bind_int(1, sweep_id);
+  while (stmt.step()) {
+    PruneDecision d;
+    d.run_id = stmt.column_int(0);
+    d.epoch = static_cast<int>(stmt.column_int(1));
+    d.bracket = static_cast<int>(stmt.column_int(2));
+    d.rung = static_cast<int>(stmt.column_int(3));
+    // NULL (a NaN value) reads back as NaN: the worst value, as it was judged.
+    d.value = stmt.is_null(4) ? std::numeric_limits<double>::quiet_NaN() : stmt.column_real(4);
+    d.rank = static_cast<int>(stmt.column_int(5));
+    d.competitors = static_cast<int>(stmt.column_int(6));
+    d.prune = stmt.column_int(7) != 0;
+    d.reason = stmt.column_text(8);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<std::pair<int64_t, std::vector<EpochMetrics>>> Store::done_run_epochs(int64_t sweep_id) {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<int64_t, std::vector<EpochMetrics>>> out;
+  Statement stmt(db_,
+                 "SELECT e.run_id, e.epoch, e.loss, e.accuracy, e.val_loss, e.val_accuracy FROM epochs e JOIN runs r "
+                 "ON r.id = e.run_id WHERE r.sweep_id = ? AND r.status = 'done' ORDER BY e.run_id, e.epoch");
+  stmt.bind_int(1, sweep_id);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  while (stmt.step()) {
+    const int64_t run = stmt.column_int(0);
+    if (out.empty() || out.back().first != run) out.emplace_back(run, std::vector<EpochMetrics>{});
+    EpochMetrics m;
+    m.epoch = static_cast<int>(stmt.column_int(1));
+    m.loss = stmt.is_null(2) ? nan : stmt.column_real(2);
+    m.accuracy = stmt.is_null(3) ? nan : stmt.column_real(3);
+    m.val_loss = stmt.is_null(4) ? nan : stmt.column_real(4);
+    m.val_accuracy = stmt.is_null(5) ? nan : stmt.column_real(5);
+    out.back().second.push_back(m);
+  }
+  return out;
+}
+
+int Store::continue_pruned(int64_t sweep_id) {
+  std::lock_guard lock(mu_);
+  if (!has_pruning_) return 0;
+  Statement stmt(db_,
+                 "UPDATE runs SET status = 'pending', continued = 1 WHERE sweep_id = ? AND status = 'pruned' AND "
+                 "in_grid = 1");
+  stmt.bind_int(1, sweep_id).run();
+  return sqlite3_changes(db_);
 }
 
 int Store::mark_stale_running_interrupted(int64_t sweep_id, StaleRuns which) {

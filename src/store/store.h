@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/run_config.h"
+#include "grid/pruning.h"
 #include "model/model.h"
 #include "train/trainer.h"
 
@@ -24,11 +25,13 @@ struct sqlite3;
 
 namespace sweep {
 
-inline constexpr int kSchemaVersion = 9;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid,
+inline constexpr int kSchemaVersion = 10;  // 2: slurm_submissions, 3: runs.owner, 4: runs.in_grid,
                                           // 5: sweeps.grid_fingerprint and grid_runs,
                                           // 6: runs.checkpoint and resumed_from_epoch, evaluations,
                                           // 7: sweeps.provenance, 8: step_costs,
-                                          // 9: step_costs.measure_seconds (docs/schema.md)
+                                          // 9: step_costs.measure_seconds,
+                                          // 10: 'pruned', runs.pruned_epoch and continued,
+                                          // prune_decisions (docs/schema.md)
 
 struct SweepRecord {
   int64_t id = 0;
@@ -81,6 +84,7 @@ struct RunRow {
   int attempts = 0;  // how many times it was started
   std::string owner;  // the process that started its last attempt (store/owner.h); '' when NULL
   bool in_grid = true;  // false: its config left the sweep's grid (kept, but not part of the sweep now)
+  bool continued = false;  // a pruned run the user continued (`sweep run --continue-pruned`): never pruned again
 };
 
 // What upsert_sweep changed in a sweep's membership. A sweep is its current
@@ -176,6 +180,17 @@ class Store {
                   int expected_attempts = -1);
   void record_epoch(int64_t run_id, const EpochMetrics& epoch);
   void finish_run(int64_t run_id, const RunResult& result);
+  // Pruning (docs/pruning.md). A decision of the sweep's rule, recorded as
+  // made (one per run and epoch: a decision made again replaces it); the
+  // decisions of a sweep's runs, for a resumed sweep to restore; the epochs of
+  // its done runs (median compares with them); and `--continue-pruned`: the
+  // sweep's pruned runs in its grid become pending with continued = 1 (how
+  // many).
+  void record_prune_decision(const PruneDecision& decision, const PruningSpec& rule);
+  std::vector<PruneDecision> prune_decisions(int64_t sweep_id);
+  std::vector<std::pair<int64_t, std::vector<EpochMetrics>>> done_run_epochs(int64_t sweep_id);
+  int continue_pruned(int64_t sweep_id);
+
   // Runs of the sweep left 'running' by a dead process become 'interrupted'
   // (which ones count as dead: StaleRuns). Returns how many.
   int mark_stale_running_interrupted(int64_t sweep_id, StaleRuns which = StaleRuns::dead_owners);
@@ -213,6 +228,7 @@ class Store {
   bool has_fingerprint_ = true;  // false for a read-only database older than schema version 5
   bool has_step_costs_ = true;   // schema 8: step_costs (a read-only older database lacks it)
   bool has_measure_seconds_ = true;  // schema 9: step_costs.measure_seconds
+  bool has_pruning_ = true;          // schema 10: 'pruned', runs.continued, prune_decisions
   std::recursive_mutex mu_;
 };
 

@@ -19,13 +19,14 @@ const char* to_string(RunStatus status) {
     case RunStatus::failed: return "failed";
     case RunStatus::diverged: return "diverged";
     case RunStatus::interrupted: return "interrupted";
+    case RunStatus::pruned: return "pruned";
   }
   return "unknown";
 }
 
 RunStatus run_status_from(const std::string& name) {
   for (RunStatus s : {RunStatus::pending, RunStatus::running, RunStatus::done, RunStatus::failed,
-                      RunStatus::diverged, RunStatus::interrupted})
+                      RunStatus::diverged, RunStatus::interrupted, RunStatus::pruned})
     if (name == to_string(s)) return s;
   throw InputError("unknown run status '" + name +
                    "' (expected pending, running, done, failed, diverged or interrupted)");

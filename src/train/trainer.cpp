@@ -130,9 +130,16 @@ RunResult train_run(const RunConfig& config, Backend& backend, const SessionOpti
         observer.on_note("checkpoint not used, training from epoch 1: " + why_not);
       }
     }
+    // A run stopped by a kill after its checkpoint but before its pruning
+    // decision gets the decision now (a decision already made is kept).
+    if (!result.epochs.empty() && first_epoch <= config.train.epochs)
+      if (std::string why = observer.prune_after(result.epochs); !why.empty()) {
+        result.status = RunStatus::pruned;
+        result.error = std::move(why);
+      }
 
     observer.on_start(config.train.epochs, batches);
-    for (int epoch = first_epoch; epoch <= config.train.epochs; ++epoch) {
+    for (int epoch = first_epoch; epoch <= config.train.epochs && result.status == RunStatus::running; ++epoch) {
       const auto epoch_start = Clock::now();
       const std::vector<int32_t> order = epoch_permutation(ds->fit_count, config.train.seed, epoch);
       // Keras' running means: sum of per-sample losses over samples seen.
@@ -197,6 +204,11 @@ RunResult train_run(const RunConfig& config, Backend& backend, const SessionOpti
           // checkpoint and everything recorded stay as they were.
           observer.on_note(std::string("checkpoint of epoch ") + std::to_string(epoch) + " not written: " + e.what());
         }
+      }
+      if (std::string why = observer.prune_after(result.epochs); !why.empty()) {
+        result.status = RunStatus::pruned;  // its checkpoint stays resumable: it can be continued
+        result.error = std::move(why);
+        break;
       }
       if (stopper && stopper->should_stop(m)) {
         result.early_stopped = true;

@@ -28,13 +28,13 @@ struct Evaluation {
   int classes = 10;
 };
 
-enum class RunStatus { pending, running, done, failed, diverged, interrupted };
+enum class RunStatus { pending, running, done, failed, diverged, interrupted, pruned };
 const char* to_string(RunStatus);
 RunStatus run_status_from(const std::string&);
 
 struct RunResult {
   RunStatus status = RunStatus::pending;
-  std::string error;                 // for failed / diverged / interrupted
+  std::string error;                 // for failed / diverged / interrupted; pruned: why
   std::vector<EpochMetrics> epochs;  // the epochs that completed
   Evaluation test;                   // valid when status == done
   int stop_epoch = 0;                // last epoch completed (early stopping stops before train.epochs;
@@ -62,6 +62,11 @@ class TrainObserver {
   // Something the user should read that does not stop the run (a checkpoint
   // that could not be used or written).
   virtual void on_note(const std::string& /*text*/) {}
+  // After each epoch (once its checkpoint is written, so a pruned run can be
+  // continued from it), and once after the epochs a resumed run replayed:
+  // non-empty stops the run as `pruned`, for that reason. `epochs` are all the
+  // run's epochs so far, the latest last.
+  virtual std::string prune_after(const std::vector<EpochMetrics>& /*epochs*/) { return {}; }
 };
 
 struct CheckpointOptions;  // train/checkpoint.h
