@@ -211,7 +211,7 @@ TEST_CASE("grid: search.strategy and its settings, read and checked") {
 TEST_CASE("grid: every pruning key refused with its line, column and field when wrong") {
   const std::string epochs = "train: {epochs: 4}\n";
   CHECK(refusal(kBase + epochs + "search: {strategy: bohb}\n").find("g.yaml:6:20: 'search.strategy': unknown value 'bohb'; "
-                                                                    "expected one of: random, asha") != std::string::npos);
+                                                                    "expected one of: random, tpe, asha") != std::string::npos);
   CHECK(refusal(kBase + epochs + "search: {strategy: asha, metric: f1}\n").find("'search.metric': unknown value 'f1'") !=
         std::string::npos);
   CHECK(refusal(kBase + epochs + "search: {strategy: asha, reduction_factor: 1}\n").find("g.yaml:6:44: 'search.reduction_factor': must be >= 2") !=
@@ -226,9 +226,9 @@ TEST_CASE("grid: every pruning key refused with its line, column and field when 
   CHECK(refusal(kBase + "search: {strategy: asha, max_epochs: 9}\nvariants:\n  - {name: a, train: {epochs: 3}}\n")
             .find("variant sets train.epochs, but search.max_epochs sets every run's epochs") != std::string::npos);
   CHECK(refusal(kBase + epochs + "search: {metric: val_loss}\n")
-            .find("'search.metric': 'metric' is a setting of a pruning strategy") != std::string::npos);
+            .find("'search.metric': 'metric' is what a pruning rule or tpe watches") != std::string::npos);
   CHECK(refusal(kBase + epochs + "search: {strategy: asha, startup_runs: 3}\n")
-            .find("'startup_runs' is a setting of strategy: median") != std::string::npos);
+            .find("'startup_runs' is a setting of the median rule") != std::string::npos);
   CHECK(refusal(kBase + epochs + "search: {strategy: asha, seed: 3}\n").find("'search.seed'") != std::string::npos);
   CHECK(refusal(kBase + epochs + "search: {strategy: asha, rungs: 3}\n").find("'search.rungs'") != std::string::npos);
   // A validation metric needs a validation split.

@@ -160,7 +160,7 @@ TEST_CASE("an older database is migrated in place, keeping its rows; read-only o
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
   REQUIRE(sqlite3_exec(raw, "DROP VIEW results; DROP TABLE slurm_submissions; ALTER TABLE runs DROP COLUMN in_grid; "
-                             "DROP TABLE prune_decisions; ALTER TABLE runs DROP COLUMN continued; ALTER TABLE runs DROP COLUMN pruned_epoch; "
+                             "DROP TABLE prune_decisions; DROP TABLE search_trials; ALTER TABLE runs DROP COLUMN continued; ALTER TABLE runs DROP COLUMN pruned_epoch; "
                              "ALTER TABLE runs DROP COLUMN owner; ALTER TABLE sweeps DROP COLUMN grid_fingerprint; "
                              "ALTER TABLE sweeps DROP COLUMN grid_runs; ALTER TABLE runs DROP COLUMN checkpoint; "
                              "ALTER TABLE runs DROP COLUMN resumed_from_epoch; DROP TABLE evaluations; "
@@ -200,7 +200,7 @@ TEST_CASE("a version 8 cache of step costs: read as it is read-only, its rows ke
   Store::open(path)->save_step_costs({StoredStepCost{"k", 0.01, 0.002, 0.0001, 0.5}});
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
-  REQUIRE(sqlite3_exec(raw, "DROP TABLE prune_decisions; ALTER TABLE runs DROP COLUMN continued; ALTER TABLE runs DROP COLUMN pruned_epoch; "
+  REQUIRE(sqlite3_exec(raw, "DROP TABLE prune_decisions; DROP TABLE search_trials; ALTER TABLE runs DROP COLUMN continued; ALTER TABLE runs DROP COLUMN pruned_epoch; "
                             "ALTER TABLE step_costs DROP COLUMN measure_seconds; PRAGMA user_version = 8", nullptr,
                        nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
@@ -526,7 +526,7 @@ TEST_CASE("version 9 to 10: 'pruned' becomes a status without a table rebuild; e
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
   REQUIRE(sqlite3_exec(raw,
-                       "DROP VIEW results; DROP TABLE prune_decisions; ALTER TABLE runs DROP COLUMN continued; "
+                       "DROP VIEW results; DROP TABLE prune_decisions; DROP TABLE search_trials; ALTER TABLE runs DROP COLUMN continued; "
                        "ALTER TABLE runs DROP COLUMN pruned_epoch; PRAGMA writable_schema = ON; "
                        "UPDATE sqlite_master SET sql = replace(sql, ',''pruned'')', ')') WHERE name = 'runs'; "
                        "PRAGMA writable_schema = OFF; PRAGMA user_version = 9",

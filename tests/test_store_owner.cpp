@@ -182,7 +182,7 @@ TEST_CASE("a version 2 database gains runs.owner (NULL: stale); read-only opens 
     // grid_fingerprint and grid_runs, no evaluations table (and no results
     // view, which reads in_grid; opening rebuilds it).
     exec(*store, "DROP VIEW results; ALTER TABLE runs DROP COLUMN in_grid; ALTER TABLE runs DROP COLUMN owner; "
-                 "DROP TABLE prune_decisions; ALTER TABLE runs DROP COLUMN continued; ALTER TABLE runs DROP COLUMN pruned_epoch; "
+                 "DROP TABLE prune_decisions; DROP TABLE search_trials; ALTER TABLE runs DROP COLUMN continued; ALTER TABLE runs DROP COLUMN pruned_epoch; "
                  "ALTER TABLE sweeps DROP COLUMN grid_fingerprint; ALTER TABLE sweeps DROP COLUMN grid_runs; "
                  "ALTER TABLE runs DROP COLUMN checkpoint; ALTER TABLE runs DROP COLUMN resumed_from_epoch; "
                  "DROP TABLE evaluations; ALTER TABLE sweeps DROP COLUMN provenance; DROP TABLE step_costs; "

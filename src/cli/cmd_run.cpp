@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/planning.h"
 #include "cli/slurm_run.h"
+#include "cli/tpe_run.h"
 #include "common/error.h"
 #include "grid/grid.h"
 #include "schedule/scheduler.h"
@@ -76,17 +77,35 @@ int run_run(RunOptions options) {
   // one), and Slurm must be reachable, before a database exists: exit 2 must
   // mean "nothing written".
   check_schedule_options(options.schedule);
+  if (grid.tpe.active && options.executor == "slurm")
+    throw InputError("search.strategy tpe proposes each batch from the results of the last; Slurm tasks train "
+                         "apart, so a TPE search runs with --executor local only (docs/search.md)",
+                     grid.tpe.at, "search.strategy");
+  if (grid.tpe.active && options.continue_pruned)
+    throw InputError("--continue-pruned: a TPE search's pruned trials stay pruned (TPE proposed later trials from "
+                         "them as they were); to train them on, run a grid of their configurations",
+                     grid.tpe.at, "search.strategy");
   if (options.executor == "slurm") {
     // A pruning rule compares each run with the others as their rungs come
     // in: one process must see them all. Slurm tasks train apart.
     if (grid.pruning.active())
       throw InputError("search.strategy " + grid.pruning.strategy_name +
                            " needs one sweep process that sees every run's epochs as they come; Slurm tasks train "
-                           "apart, so pruning runs with --executor local only (docs/pruning.md)",
+                           "apart, so pruning runs with --executor local only (docs/search.md)",
                        grid.pruning.at, "search.strategy");
     slurm::require_sbatch();
   }
   auto store = Store::open(options.db);
+  if (grid.tpe.active) {
+    options.schedule.checkpoint_keep = checkpoint_keep_from(options.checkpoints);
+    options.schedule.checkpoint_dir = checkpoint_dir(options.db).string();
+    options.schedule.results_path = options.db;
+    if (options.plain) options.schedule.view = ScheduleOptions::View::plain;
+    const int code = run_tpe_search(*store, grid, options.schedule);
+    if (!options.schedule.quiet)
+      if (const auto sweep = store->sweep_by_name(grid.name)) print_best_runs(std::cout, *store, sweep->id, grid);
+    return code;
+  }
   GridChange change;
   const int64_t sweep_id = record_sweep(*store, grid, &change);
   if (!options.schedule.quiet) {
@@ -199,7 +218,7 @@ Command run_command(CLI::App& parent) {
   add_checkpoint_options(*app, options->checkpoints, options->schedule.checkpoint_monitor);
   app->add_flag("--continue-pruned", options->continue_pruned,
                 "Train the runs the grid's pruning rule stopped on to their last epoch, from their checkpoints, "
-                "never pruning them again (docs/pruning.md)");
+                "never pruning them again (docs/search.md)");
   add_slurm_run_options(*app, options->slurm);
   add_exit_codes(*app, "every run of the grid is done (with --executor slurm: the job array was submitted, or nothing was left to submit; with --wait, every run is done after the job)",
                  "some runs failed, diverged or were interrupted (Ctrl-C, SIGTERM), or runs are not done after a --wait job",

@@ -243,7 +243,22 @@ struct Expander {
           if (a.path == d.path)
             throw InputError("'" + d.path + "' is both an axis and a search dimension; give it one or the other",
                              g.tree.nearest("search.space." + d.path), d.path);
-    const auto samples = draw_search_samples(g);
+    // A TPE search: its trials are this grid's only runs, one run each.
+    if (g.tpe.active) {
+      for (size_t i = 0; i < variant_count(); ++i)
+        if (!axes[i].empty())
+          throw InputError("strategy: tpe searches search.space alone, but '" + axes[i][0].path +
+                               "' is an axis: move it into search.space ({choice: [...]})",
+                           locate(axes[i][0].path, variant_id(i)), axes[i][0].path);
+      if (!g.variants.empty() || !g.include.empty())
+        throw InputError("strategy: tpe searches search.space alone: it takes no variants or include",
+                         g.tree.nearest(g.variants.empty() ? "include" : "variants"), "search.strategy");
+      if (g.repeats > 1)
+        throw InputError("strategy: tpe tries each configuration once: leave out repeats (give train.seed a "
+                             "choice in search.space to vary seeds)",
+                         g.tree.nearest("repeats"), "repeats");
+    }
+    const auto samples = g.search_values.empty() ? draw_search_samples(g) : g.search_values;
     if (cells.size() * samples.size() > kMaxRuns)
       throw InputError("the grid expands to more than " + std::to_string(kMaxRuns) + " cells", g.tree.nearest("search"));
     std::vector<Cell> crossed;
@@ -393,6 +408,7 @@ ExpandedGrid expand_grid(const GridSpec& g) {
   }
 
   out.pruning = g.pruning;
+  out.tpe = g.tpe;
   if (g.pruning.active()) check_pruning(g, out);
 
   std::vector<size_t> varied_index;  // into candidates

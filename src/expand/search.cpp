@@ -15,13 +15,13 @@ double uniform01(uint64_t key, uint64_t counter) {
   return static_cast<double>(rng::bits(key, counter) >> 11) * (1.0 / 9007199254740992.0);  // 53 bits
 }
 
+}  // namespace
+
 double round_significant(double v, int digits) {
   if (v == 0 || !std::isfinite(v)) return v;
   const double scale = std::pow(10.0, digits - 1 - static_cast<int>(std::floor(std::log10(std::fabs(v)))));
   return std::round(v * scale) / scale;
 }
-
-}  // namespace
 
 std::vector<std::vector<json>> draw_search_samples(const GridSpec& grid) {
   const uint64_t key = rng::derive_key(grid.search_seed, kSearchStream);

@@ -12,4 +12,8 @@ namespace sweep {
 // significant digits, so they read well and hash stably.
 std::vector<std::vector<json>> draw_search_samples(const GridSpec& grid);
 
+// `v` to `digits` significant digits: how every sampler writes a float it
+// drew (random search, TPE), so values read well and hash stably.
+double round_significant(double v, int digits);
+
 }  // namespace sweep

@@ -143,29 +143,52 @@ struct Reader {
     }
   }
 
+  // A pruning rule's name (the value of search.strategy, or search.pruner
+  // with strategy: tpe) into g.pruning; false when it names none.
+  bool read_pruning_rule(const std::string& written, const std::string& path) {
+    using S = PruningSpec::Strategy;
+    const std::vector<std::pair<std::string, S>> rules = {
+        {"asha", S::asha}, {"successive_halving", S::asha}, {"hyperband", S::hyperband}, {"median", S::median}};
+    const auto rule = std::find_if(rules.begin(), rules.end(), [&](const auto& r) { return same_name(written, r.first); });
+    if (rule == rules.end()) return false;
+    g.pruning.strategy = rule->second;
+    g.pruning.strategy_name = rule->first;
+    g.pruning.at = g.tree.nearest(path);
+    return true;
+  }
+
   // search.strategy: random (the default: search.samples random draws from
-  // search.space) or a pruning rule (grid/pruning.h), over the grid's cells
-  // and any random draws. The pruning keys are refused without a pruning rule.
+  // search.space), a pruning rule (grid/search_spec.h) over the grid's cells
+  // and any random draws, or tpe (search.trials proposed from the results so
+  // far, optionally pruned by search.pruner). Each setting is refused where
+  // its strategy is not chosen.
   void read_strategy(const json& s) {
     const std::string written = s.contains("strategy") ? string(s["strategy"], "search.strategy") : "random";
-    using S = PruningSpec::Strategy;
-    const std::vector<std::pair<std::string, S>> kinds = {{"random", S::none},       {"asha", S::asha},
-                                                          {"successive_halving", S::asha}, {"hyperband", S::hyperband},
-                                                          {"median", S::median}};
-    const auto kind = std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) { return same_name(written, k.first); });
-    if (kind == kinds.end())
-      fail("search.strategy", "unknown value '" + written + "'; expected one of: random, asha, successive_halving, "
+    g.tpe.active = same_name(written, "tpe");
+    g.tpe.at = g.tree.nearest("search.strategy");
+    if (!g.tpe.active && !same_name(written, "random") && !read_pruning_rule(written, "search.strategy"))
+      fail("search.strategy", "unknown value '" + written + "'; expected one of: random, tpe, asha, successive_halving, "
                               "hyperband, median");
+    if (s.contains("pruner")) {
+      if (!g.tpe.active)
+        fail("search.pruner", "'pruner' goes with strategy: tpe; to prune random or grid runs, write the rule as "
+                              "the strategy (strategy: asha)");
+      const std::string rule = string(s["pruner"], "search.pruner");
+      if (!read_pruning_rule(rule, "search.pruner"))
+        fail("search.pruner", "unknown value '" + rule + "'; expected one of: asha, successive_halving, hyperband, median");
+    }
     PruningSpec& p = g.pruning;
-    p.strategy = kind->second;
-    p.strategy_name = kind->first;
-    p.at = g.tree.nearest("search.strategy");
-    for (const char* key : {"metric", "min_epochs", "max_epochs", "reduction_factor", "startup_runs"})
+    for (const char* key : {"min_epochs", "max_epochs", "reduction_factor", "startup_runs"})
       if (s.contains(key) && !p.active())
-        fail(std::string("search.") + key, std::string("'") + key + "' is a setting of a pruning strategy; add "
-                                           "strategy: asha, hyperband or median to 'search'");
-    if (!p.active()) return;
+        fail(std::string("search.") + key, std::string("'") + key + "' is a setting of a pruning rule; add "
+                                           "strategy: asha, hyperband or median to 'search' (or pruner: with strategy: tpe)");
+    for (const char* key : {"trials", "startup_trials", "batch"})
+      if (s.contains(key) && !g.tpe.active)
+        fail(std::string("search.") + key, std::string("'") + key + "' is a setting of strategy: tpe");
     if (s.contains("metric")) {
+      if (!p.active() && !g.tpe.active)
+        fail("search.metric", "'metric' is what a pruning rule or tpe watches; add strategy: tpe, asha, hyperband or "
+                              "median to 'search'");
       const std::string metric = string(s["metric"], "search.metric");
       p.metric.clear();
       for (const char* m : {"val_accuracy", "val_loss", "accuracy", "loss"})
@@ -173,11 +196,13 @@ struct Reader {
       if (p.metric.empty())
         fail("search.metric", "unknown value '" + metric + "'; expected one of: val_accuracy, val_loss, accuracy, loss");
     }
+    if (!p.active()) return;
     if (s.contains("min_epochs")) p.min_epochs = static_cast<int>(integer(s["min_epochs"], "search.min_epochs", 1, 1 << 20));
     if (s.contains("reduction_factor"))
       p.reduction_factor = static_cast<int>(integer(s["reduction_factor"], "search.reduction_factor", 2, 1 << 20));
     if (s.contains("startup_runs")) {
-      if (p.strategy != S::median) fail("search.startup_runs", "'startup_runs' is a setting of strategy: median");
+      if (p.strategy != PruningSpec::Strategy::median)
+        fail("search.startup_runs", "'startup_runs' is a setting of the median rule");
       p.startup_runs = static_cast<int>(integer(s["startup_runs"], "search.startup_runs", 0, 1 << 20));
     }
     if (s.contains("max_epochs")) {
@@ -197,17 +222,30 @@ struct Reader {
   void read_search(const json& s) {
     check_keys(mapping(s, "search"), "search",
                {"strategy", "samples", "seed", "space", "metric", "min_epochs", "max_epochs", "reduction_factor",
-                "startup_runs"});
+                "startup_runs", "pruner", "trials", "startup_trials", "batch"});
     read_strategy(s);
     // A pruning rule may run over the grid's own cells, without random draws.
-    if (g.pruning.active() && !s.contains("samples") && !s.contains("space")) {
+    if (g.pruning.active() && !g.tpe.active && !s.contains("samples") && !s.contains("space")) {
       if (s.contains("seed")) fail("search.seed", "'seed' seeds the random draws of 'samples' and 'space'; give those too");
       return;
     }
-    if (!s.contains("samples")) fail("search", "search needs 'samples' (how many random configurations)");
-    // At most the runs a grid may have at all (kMaxRuns): drawing more would only
-    // fill memory before the expansion refuses them.
-    g.search_samples = static_cast<int>(integer(s["samples"], "search.samples", 1, static_cast<int64_t>(kMaxRuns)));
+    if (g.tpe.active) {
+      if (s.contains("samples"))
+        fail("search.samples", "strategy: tpe tries 'trials' configurations (the first 'startup_trials' drawn at "
+                               "random), not 'samples'");
+      if (!s.contains("trials")) fail("search", "strategy: tpe needs 'trials' (how many configurations to try)");
+      g.tpe.trials = static_cast<int>(integer(s["trials"], "search.trials", 1, static_cast<int64_t>(kMaxRuns)));
+      g.tpe.startup_trials = std::min(10, g.tpe.trials);  // Optuna's n_startup_trials
+      if (s.contains("startup_trials"))
+        g.tpe.startup_trials = static_cast<int>(integer(s["startup_trials"], "search.startup_trials", 1, g.tpe.trials));
+      if (s.contains("batch")) g.tpe.batch = static_cast<int>(integer(s["batch"], "search.batch", 1, 1024));
+      g.search_samples = g.tpe.startup_trials;  // the random startup trials, drawn as samples are
+    } else {
+      if (!s.contains("samples")) fail("search", "search needs 'samples' (how many random configurations)");
+      // At most the runs a grid may have at all (kMaxRuns): drawing more would only
+      // fill memory before the expansion refuses them.
+      g.search_samples = static_cast<int>(integer(s["samples"], "search.samples", 1, static_cast<int64_t>(kMaxRuns)));
+    }
     if (s.contains("seed")) g.search_seed = static_cast<uint64_t>(integer(s["seed"], "search.seed", 0, schema::kWideIntMax));
     if (!s.contains("space") || mapping(s["space"], "search.space").empty()) fail("search", "search needs a non-empty 'space'");
     for (const auto& [path, dist] : s["space"].items()) {

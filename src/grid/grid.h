@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "config/run_config.h"
-#include "grid/pruning.h"
+#include "grid/search_spec.h"
 
 namespace sweep {
 
@@ -35,6 +35,7 @@ struct ExpandedGrid {
   std::vector<std::string> notes;   // things the user may want to know (e.g. duplicate cells dropped)
   std::string fingerprint;          // grid_fingerprint(text, path)
   PruningSpec pruning;              // search.strategy: how runs are stopped early, if at all
+  TpeSpec tpe;                      // search.strategy: tpe (runs = its trials so far)
 };
 
 // Read, validate and expand a grid file. Throws InputError (exit code 2) whose

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "grid/pruning.h"
+#include "grid/search_spec.h"
 #include "grid/yaml_tree.h"
 
 namespace sweep {
@@ -35,7 +35,11 @@ struct GridSpec {
   int search_samples = 0;                     // 0 = no random search
   uint64_t search_seed = 0;
   std::vector<SearchDimension> search_space;  // tree "search.space.<path>"
-  PruningSpec pruning;                        // search.strategy and its settings
+  PruningSpec pruning;                        // search.strategy (or search.pruner) and its settings
+  TpeSpec tpe;                                // search.strategy: tpe
+  // When not empty, the search values to expand instead of random draws
+  // (samples[j][d] as draw_search_samples gives them): a TPE search's trials.
+  std::vector<std::vector<json>> search_values;
 };
 
 // Stage 1: read and check the file's structure. Throws InputError with

@@ -222,7 +222,7 @@ CostTable estimate_costs(const std::vector<const RunConfig*>& runs, const std::v
   // the grid's, whichever process spends it (ensure_step_costs).
   constexpr int kAlwaysMeasured = 8;
   auto budget_for = [&](int networks) {
-    if (networks <= kAlwaysMeasured) return budget_seconds;
+    if (networks <= kAlwaysMeasured || budget_seconds <= 2.0) return budget_seconds;
     double modelled_seconds = 0;
     try {
       const Calibration& flops_model = calibration(lanes[0].backend, lanes[0].threads, lanes[0].device);

@@ -1,4 +1,4 @@
-// The pruning rules of search.strategy (grid/pruning.h, docs/pruning.md):
+// The pruning rules of search.strategy (grid/search_spec.h, docs/search.md):
 // which runs stop early, decided from the metric each run reports after its
 // epochs. Pure logic behind one mutex: the scheduler's lanes report from
 // their own threads, and the decisions (with the values, ranks and reasons
@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "grid/pruning.h"
+#include "grid/search_spec.h"
 #include "train/trainer.h"
 
 namespace sweep {

@@ -179,8 +179,8 @@ std::vector<Lane> make_lanes(const ResourcePlan& plan) {
 // Expected seconds of every job on every lane, from measured step costs
 // (cached in the store: a `sweep plan` before made this instant).
 void price_jobs(std::vector<Job>& jobs, const std::vector<const RunConfig*>& configs, const std::vector<Lane>& lanes,
-                Store& store, ProgressBoard& board) {
-  const CostTable table = estimate_costs(configs, lanes, &store);
+                Store& store, ProgressBoard& board, double measure_seconds) {
+  const CostTable table = estimate_costs(configs, lanes, &store, measure_seconds);
   if (table.steps.measured > 0 || table.modelled_runs > 0)
     board.message(cost_note(table));
   for (size_t j = 0; j < jobs.size(); ++j) {
@@ -562,7 +562,7 @@ SweepOutcome run_sweep(Store& store, int64_t sweep_id, const ExpandedGrid& grid,
     const ProgressBoard::Mode mode = view_mode(options);
     ProgressBoard board(mode, static_cast<int>(lanes.size()), static_cast<int>(jobs.size()), 0, stderr,
                         use_colour());
-    price_jobs(jobs, configs, lanes, store, board);
+    price_jobs(jobs, configs, lanes, store, board, options.cost_measure_seconds);
     for (size_t j = 0; j < jobs.size(); ++j) board.eta_queue(static_cast<int>(j), jobs[j].best, jobs[j].cost_key);
     std::string where = lanes_text(plan);
     if (options.backend == "auto" && gpus == 0) where += ", no GPU";

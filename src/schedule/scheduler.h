@@ -28,6 +28,11 @@ struct ScheduleOptions {
   CheckpointKeep checkpoint_keep = CheckpointKeep::last;
   std::string checkpoint_monitor = "val_loss";  // for keep best
   std::string results_path;  // the database, named in the header line ("results in ...")
+  // Seconds the cost model may spend timing networks it has no measurement
+  // of. Negative: time none, price them by FLOPs alone, as a TPE round of a
+  // few new networks does (its runs fill the lanes whatever their order;
+  // timing would cost more than it saves).
+  double cost_measure_seconds = 30;
 };
 
 struct SweepOutcome {

@@ -211,7 +211,7 @@ StepCostReport ensure_step_costs(const std::vector<StepCostRequest>& requests, S
   std::set<std::string> failed_keys;
   const size_t count = static_cast<size_t>(std::max(1, workers));
   for (const StepCostRequest* request : missing) {
-    if (charged > budget_seconds) break;
+    if (budget_seconds < 0 || charged > budget_seconds) break;  // negative: time nothing (a TPE round)
     const auto measure_start = Clock::now();
     std::vector<std::optional<StepCost>> results(count);
     auto time_copy = [&](size_t copy) {

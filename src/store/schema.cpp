@@ -113,12 +113,14 @@ void add_step_costs(sqlite3* db) {
 // the networks the first one left to the FLOPs model.
 void add_step_cost_seconds(sqlite3* db) { exec(db, "ALTER TABLE step_costs ADD COLUMN measure_seconds REAL"); }
 
-// Version 10: pruning (docs/pruning.md). runs.status may be 'pruned': the
-// run stopped early by the grid's search.strategy, keeping its epochs;
-// runs.pruned_epoch is the epoch it stopped after, and runs.continued = 1
-// marks a pruned run the user had trained on (`sweep run --continue-pruned`),
-// which is never pruned again. prune_decisions holds every decision a rule
-// made, promoted or pruned, with the value, rank and reason.
+// Version 10: pruning and TPE (docs/search.md). runs.status may be
+// 'pruned': the run stopped early by the grid's pruning rule, keeping its
+// epochs; runs.pruned_epoch is the epoch it stopped after, and
+// runs.continued = 1 marks a pruned run the user had trained on (`sweep run
+// --continue-pruned`), which is never pruned again. prune_decisions holds
+// every decision a rule made, promoted or pruned, with the value, rank and
+// reason. search_trials holds a TPE search's trials in the order they were
+// proposed, with their parameters and which sampler chose them.
 //
 // The status CHECK is widened by editing the table's stored CREATE text,
 // SQLite's documented way to change a constraint that every existing row
@@ -141,7 +143,7 @@ void widen_status_check(sqlite3* db, const std::string& create) {
   exec(db, "PRAGMA writable_schema = OFF");
 }
 
-void add_pruning(sqlite3* db) {
+void add_search(sqlite3* db) {
   std::string create;
   {
     Statement stmt(db, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'");
@@ -174,6 +176,16 @@ CREATE TABLE prune_decisions (
   reason      TEXT NOT NULL,
   decided     TEXT NOT NULL,              -- ISO 8601 UTC
   PRIMARY KEY (run_id, epoch)
+);
+CREATE TABLE search_trials (
+  sweep_id    INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+  trial       INTEGER NOT NULL,  -- 0-based, in the order proposed
+  run_hash    TEXT NOT NULL,     -- runs.hash of the run that tries it
+  params      TEXT NOT NULL,     -- JSON object: search.space path -> value
+  sampler     TEXT NOT NULL CHECK (sampler IN ('random', 'tpe')),
+  batch       INTEGER NOT NULL,  -- 0 = the random startup trials; then one per proposal round
+  proposed    TEXT NOT NULL,     -- ISO 8601 UTC
+  PRIMARY KEY (sweep_id, trial)
 );)sql");
 }
 
@@ -187,7 +199,7 @@ constexpr Migration kMigrations[] = {
     {7, add_sweep_provenance},
     {8, add_step_costs},
     {9, add_step_cost_seconds},
-    {10, add_pruning},
+    {10, add_search},
 };
 static_assert(std::size(kMigrations) == size_t(kSchemaVersion), "one migration step per schema version");
 

@@ -539,6 +539,61 @@ int Store::continue_pruned(int64_t sweep_id) {
   return sqlite3_changes(db_);
 }
 
+void Store::record_trials(int64_t sweep_id, const std::vector<SearchTrial>& trials) {
+  std::lock_guard lock(mu_);
+  Transaction txn(db_);
+  Statement stmt(db_,
+                 "INSERT OR IGNORE INTO search_trials (sweep_id, trial, run_hash, params, sampler, batch, proposed) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  for (const SearchTrial& t : trials) {
+    stmt.bind_int(1, sweep_id).bind_int(2, t.trial).bind_text(3, t.run_hash).bind_text(4, t.params.dump());
+    stmt.bind_text(5, t.sampler).bind_int(6, t.batch).bind_text(7, now_iso8601()).run();
+    stmt.reset();
+  }
+  txn.commit();
+}
+
+std::vector<SearchTrial> Store::search_trials(int64_t sweep_id) {
+  std::lock_guard lock(mu_);
+  std::vector<SearchTrial> out;
+  if (!has_pruning_) return out;
+  Statement stmt(db_, "SELECT trial, run_hash, params, sampler, batch FROM search_trials WHERE sweep_id = ? ORDER BY trial");
+  stmt.bind_int(1, sweep_id);
+  while (stmt.step()) {
+    SearchTrial t;
+    t.trial = static_cast<int>(stmt.column_int(0));
+    t.run_hash = stmt.column_text(1);
+    t.params = json::parse(stmt.column_text(2), nullptr, false);
+    if (!t.params.is_object()) throw RuntimeError("search_trials: trial " + std::to_string(t.trial) + " has unreadable params");
+    t.sampler = stmt.column_text(3);
+    t.batch = static_cast<int>(stmt.column_int(4));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<TrialOutcome> Store::trial_outcomes(int64_t sweep_id, const std::string& metric) {
+  std::lock_guard lock(mu_);
+  if (metric != "val_accuracy" && metric != "val_loss" && metric != "accuracy" && metric != "loss")
+    throw RuntimeError("trial_outcomes: no metric '" + metric + "'");
+  std::vector<TrialOutcome> out;
+  if (!has_pruning_) return out;
+  Statement stmt(db_, "SELECT t.trial, r.status, r.epochs_run, e." + metric +
+                          " FROM search_trials t JOIN runs r ON r.sweep_id = t.sweep_id AND r.hash = t.run_hash "
+                          "LEFT JOIN epochs e ON e.run_id = r.id AND e.epoch = r.epochs_run WHERE t.sweep_id = ? "
+                          "ORDER BY t.trial");
+  stmt.bind_int(1, sweep_id);
+  while (stmt.step()) {
+    TrialOutcome o;
+    o.trial = static_cast<int>(stmt.column_int(0));
+    o.status = status_from_text(stmt.column_text(1));
+    o.epochs = static_cast<int>(stmt.column_int(2));
+    o.value = stmt.is_null(3) ? std::numeric_limits<double>::quiet_NaN() : stmt.column_real(3);
+    out.push_back(o);
+  }
+  return out;
+}
+
 int Store::mark_stale_running_interrupted(int64_t sweep_id, StaleRuns which) {
   std::lock_guard lock(mu_);
   Transaction txn(db_);  // the write lock: no run changes owner between the check and the update

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "config/run_config.h"
-#include "grid/pruning.h"
+#include "grid/search_spec.h"
 #include "model/model.h"
 #include "train/trainer.h"
 
@@ -52,6 +52,21 @@ struct StoredStepCost {
   std::string key;  // StepKey::text(): machine, build, lane and network
   double setup = 0, train_step = 0, predict_image = 0;  // seconds
   double measure_seconds = 0;  // wall time the measurement took; 0 = not recorded (schema 8)
+};
+
+// A trial of a TPE search (search_trials), and how its run went.
+struct SearchTrial {
+  int trial = 0;
+  std::string run_hash;
+  json params = json::object();  // search.space path -> value
+  std::string sampler;           // random | tpe
+  int batch = 0;
+};
+struct TrialOutcome {
+  int trial = 0;
+  RunStatus status = RunStatus::pending;
+  int epochs = 0;      // epochs it trained (a pruned run: up to the one it was pruned after)
+  double value = 0;    // the metric after its last epoch (NaN when none)
 };
 
 // A sweep whose recorded grid has the fingerprint asked for, and how far it got.
@@ -180,7 +195,7 @@ class Store {
                   int expected_attempts = -1);
   void record_epoch(int64_t run_id, const EpochMetrics& epoch);
   void finish_run(int64_t run_id, const RunResult& result);
-  // Pruning (docs/pruning.md). A decision of the sweep's rule, recorded as
+  // Pruning (docs/search.md). A decision of the sweep's rule, recorded as
   // made (one per run and epoch: a decision made again replaces it); the
   // decisions of a sweep's runs, for a resumed sweep to restore; the epochs of
   // its done runs (median compares with them); and `--continue-pruned`: the
@@ -190,6 +205,13 @@ class Store {
   std::vector<PruneDecision> prune_decisions(int64_t sweep_id);
   std::vector<std::pair<int64_t, std::vector<EpochMetrics>>> done_run_epochs(int64_t sweep_id);
   int continue_pruned(int64_t sweep_id);
+
+  // A TPE search's trials (docs/search.md): recorded as proposed (a trial
+  // number already there keeps its row), read back in order, and each with
+  // its run's outcome on `metric` (val_accuracy | val_loss | accuracy | loss).
+  void record_trials(int64_t sweep_id, const std::vector<SearchTrial>& trials);
+  std::vector<SearchTrial> search_trials(int64_t sweep_id);
+  std::vector<TrialOutcome> trial_outcomes(int64_t sweep_id, const std::string& metric);
 
   // Runs of the sweep left 'running' by a dead process become 'interrupted'
   // (which ones count as dead: StaleRuns). Returns how many.

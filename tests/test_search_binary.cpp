@@ -1,7 +1,9 @@
-// Pruning end to end through the real `sweep run` binary: an asha grid
+// Searches end to end through the real `sweep run` binary: an asha grid
 // prunes runs at its rungs and records why; `--continue-pruned` trains them
 // on from their checkpoints; SIGKILL mid-search, then the same command,
-// gives the very decisions of an uninterrupted search.
+// gives the very decisions of an uninterrupted search. A TPE search with an
+// asha pruner is the same search for the same seed and batch size, killed
+// and resumed or not.
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -40,6 +42,19 @@ void write_grid(const fs::path& path) {
                          "  learning_rate: [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.3, 1.0]\n"
                          "search: {strategy: asha, metric: val_accuracy, min_epochs: 1, max_epochs: 9, "
                          "reduction_factor: 3}\n";
+}
+
+// A TPE search with an asha pruner over learning rate and width: 12 trials,
+// 4 random, then batches of 2, 6 epochs of 512 images each.
+void write_tpe_grid(const fs::path& path) {
+  std::ofstream(path) << "name: tpe\n"
+                         "dataset:\n  train_limit: 512\n  test_limit: 128\n"
+                         "model:\n  builder: {conv_depth: 0, dense: [16]}\n"
+                         "train:\n  batch_size: 32\n"
+                         "search:\n  strategy: tpe\n  pruner: asha\n  max_epochs: 6\n  min_epochs: 2\n"
+                         "  reduction_factor: 2\n  trials: 12\n  startup_trials: 4\n  batch: 2\n  seed: 5\n"
+                         "  space:\n    train.learning_rate: {log_uniform: [0.0001, 1.0]}\n"
+                         "    model.builder.dense: {choice: [[8], [16], [32]]}\n";
 }
 
 // `sweep run` with its output appended to sweep.log; one run at a time, so
@@ -199,4 +214,60 @@ TEST_CASE("SIGKILL mid-search, then the same command: the decisions of an uninte
   CHECK(rows(temp, "killed.db", kDecisions) == rows(temp, "straight.db", kDecisions));
   const std::string statuses = "SELECT hash, status, pruned_epoch FROM runs ORDER BY hash";
   CHECK(rows(temp, "killed.db", statuses) == rows(temp, "straight.db", statuses));
+}
+
+namespace {
+
+const std::string kTrials =
+    "SELECT t.trial, t.sampler, t.batch, t.params, r.status, r.pruned_epoch FROM search_trials t JOIN runs r ON "
+    "r.hash = t.run_hash ORDER BY t.trial";
+
+}  // namespace
+
+TEST_CASE("tpe with an asha pruner: the same trials for the same seed and batch, killed and resumed or not") {
+  TempDir temp("search_bin");
+  write_tpe_grid(temp.path / "grid.yaml");
+  REQUIRE_MESSAGE(run_sweep_cli(temp, "straight.db") == 0, log_text(temp));
+  const auto trials = rows(temp, "straight.db", kTrials);
+  REQUIRE(trials.size() == 12);
+  for (size_t i = 0; i < trials.size(); ++i) {
+    CAPTURE(i);
+    CHECK(trials[i][1] == (i < 4 ? "random" : "tpe"));
+    CHECK(trials[i][2] == std::to_string(i < 4 ? 0 : 1 + (i - 4) / 2));  // batches of 2 after the startup
+    CHECK((trials[i][4] == "done" || trials[i][4] == "pruned"));
+  }
+  CHECK(log_text(temp).find("TPE batch 4: 2 new trials (12 of 12)") != std::string::npos);
+  // Again, into another database: the same search.
+  REQUIRE(run_sweep_cli(temp, "again.db") == 0);
+  CHECK(rows(temp, "again.db", kTrials) == trials);
+  CHECK(rows(temp, "again.db", kDecisions) == rows(temp, "straight.db", kDecisions));
+  // Again with the search done: nothing trains, nothing is proposed.
+  REQUIRE(run_sweep_cli(temp, "again.db") == 0);
+  CHECK(rows(temp, "again.db", kTrials) == trials);
+
+  // Killed once TPE has proposed a batch, then the same command.
+  const pid_t pid = start_sweep(temp, "killed.db");
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  bool caught = false;
+  while (!caught && Clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) break;
+    try {
+      if (fs::exists(temp.path / "killed.db"))
+        caught = number(temp, "killed.db", "SELECT COUNT(*) FROM search_trials WHERE sampler = 'tpe'") >= 2 &&
+                 number(temp, "killed.db", "SELECT COUNT(*) FROM runs WHERE status = 'running'") >= 1;
+    } catch (const std::exception&) {
+    }
+    if (!caught) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (caught) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    MESSAGE("killed with ", number(temp, "killed.db", "SELECT COUNT(*) FROM search_trials"), " trials proposed");
+  } else {
+    MESSAGE("the search ended before the kill could land; checking the rerun anyway");
+  }
+  REQUIRE_MESSAGE(run_sweep_cli(temp, "killed.db") == 0, log_text(temp));
+  CHECK(rows(temp, "killed.db", kTrials) == trials);
+  CHECK(rows(temp, "killed.db", kDecisions) == rows(temp, "straight.db", kDecisions));
 }

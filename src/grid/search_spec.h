@@ -1,6 +1,8 @@
-// search.strategy of a grid that prunes: which rule stops unpromising runs
-// early, on which metric, and at which epochs (docs/pruning.md). The rule
-// itself is schedule/pruner.h; this is what the grid file said.
+// What a grid's `search:` asks beyond random draws (docs/search.md): a
+// pruning rule that stops unpromising runs early (PruningSpec; the rule
+// itself is schedule/pruner.h) and the TPE sampler that proposes the next
+// trials from the results so far (TpeSpec; expand/tpe.h). This is what the
+// grid file said.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -19,6 +21,7 @@ struct PruningSpec {
   enum class Strategy { none, asha, hyperband, median };
   Strategy strategy = Strategy::none;
   std::string strategy_name;            // as written in the grid ("successive_halving", ...)
+  // search.metric: what the pruning rule and TPE both watch.
   std::string metric = "val_accuracy";  // val_accuracy | val_loss | accuracy | loss
   int min_epochs = 1;                   // the first rung (asha, hyperband); the warm-up (median)
   int reduction_factor = 3;             // keep the best 1/reduction_factor at each rung
@@ -28,6 +31,18 @@ struct PruningSpec {
   bool active() const { return strategy != Strategy::none; }
   // accuracy: higher is better; loss: lower is better.
   bool maximize() const { return metric.find("accuracy") != std::string::npos; }
+};
+
+// strategy: tpe. The first startup_trials trials are random draws (as
+// search.samples); each later batch of `batch` trials is proposed from the
+// results so far. batch 0: one trial per concurrent run (--jobs, else the
+// cores), so the search is the same for a seed and a worker count.
+struct TpeSpec {
+  bool active = false;
+  int trials = 0;
+  int startup_trials = 10;
+  int batch = 0;
+  SourceLocation at;  // search.strategy in the grid file, for messages
 };
 
 // One decision of a pruning rule (schedule/pruner.h), as the prune_decisions
