@@ -97,6 +97,25 @@ int run_sweep_cli(const TempDir& temp, const std::string& db, const std::vector<
   return wait_exit(start_sweep(temp, db, extra));
 }
 
+// `sweep report` of `db` into report.md; its text.
+std::string report_of(const TempDir& temp, const std::string& db) {
+  const std::string out = (temp.path / "report.md").string(), path = (temp.path / db).string();
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int fd = ::open("/dev/null", O_WRONLY);
+    ::dup2(fd, STDOUT_FILENO);
+    const char* argv[] = {SWEEP_BINARY, "report", "--db", path.c_str(), "-o", out.c_str(), nullptr};
+    ::execv(SWEEP_BINARY, const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  REQUIRE(wait_exit(pid) == 0);
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 std::vector<std::vector<std::string>> rows(const TempDir& temp, const std::string& db, const std::string& sql) {
   auto store = Store::open((temp.path / db).string(), Store::Mode::read_only);
   std::vector<std::vector<std::string>> out;
@@ -155,6 +174,20 @@ TEST_CASE("asha prunes at its rungs, records why, and --continue-pruned trains t
   CHECK(log.find("pruned after epoch 1") != std::string::npos);
   CHECK(log.find(" pruned, 0 failed") != std::string::npos);
   const long pruned = number(temp, "results.db", "SELECT COUNT(*) FROM runs WHERE status = 'pruned'");
+  // The report's Search section: the rule, best so far, per rung, importance.
+  const std::string report = report_of(temp, "results.db");
+  CHECK(report.find("## Search") != std::string::npos);
+  CHECK(report.find("The asha rule judged runs on `val_accuracy` and pruned " + std::to_string(pruned) + " of 8") !=
+        std::string::npos);
+  CHECK(report.find("### Best so far") != std::string::npos);
+  CHECK(report.find("search_best_so_far.svg") != std::string::npos);
+  const long judged_1 = number(temp, "results.db", "SELECT COUNT(*) FROM prune_decisions WHERE epoch = 1");
+  const long pruned_1 =
+      number(temp, "results.db", "SELECT COUNT(*) FROM prune_decisions WHERE epoch = 1 AND decision = 'prune'");
+  CHECK(report.find("| 0 | 1 | " + std::to_string(judged_1) + " | " + std::to_string(judged_1 - pruned_1) + " | " +
+                    std::to_string(pruned_1) + " |") != std::string::npos);
+  CHECK(report.find("### Hyperparameter importance") != std::string::npos);
+  CHECK(report.find("| `train.learning_rate` |") != std::string::npos);
 
   // Again: nothing to train, the pruned runs stay pruned.
   REQUIRE(run_sweep_cli(temp, "results.db") == 0);

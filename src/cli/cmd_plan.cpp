@@ -27,6 +27,34 @@ struct PlanOptions {
   bool summary = false;
 };
 
+// What a search grid adds to the plan: the rule that will prune and where it
+// judges, and for TPE that the plan shows only its random startup trials.
+std::string search_note(const ExpandedGrid& grid) {
+  std::string note = "search: ";
+  if (grid.tpe.active)
+    note += "TPE, " + std::to_string(grid.tpe.trials) + " trials; planned here are the " +
+            std::to_string(grid.runs.size()) + " random startup trials, the rest are proposed in batches as results " +
+            "come (docs/search.md)";
+  const PruningSpec& p = grid.pruning;
+  if (p.active()) {
+    if (grid.tpe.active) note += "; ";
+    if (p.strategy == PruningSpec::Strategy::median) {
+      note += "median rule on " + p.metric + " after every epoch from " + std::to_string(p.min_epochs) + ", once " +
+              std::to_string(p.startup_runs) + " runs have finished";
+    } else {
+      int epochs = 0;
+      for (const ExpandedRun& run : grid.runs) epochs = std::max(epochs, run.config.train.epochs);
+      std::string rungs;
+      for (int64_t e = p.min_epochs; e < epochs; e *= p.reduction_factor) rungs += (rungs.empty() ? "" : ", ") + std::to_string(e);
+      note += p.strategy_name + " on " + p.metric + ", judging runs after epoch" + (rungs.find(',') == std::string::npos ? " " : "s ") +
+              rungs + (p.strategy == PruningSpec::Strategy::hyperband ? " (bracket 0; later brackets start later)" : "") +
+              ": the best 1/" + std::to_string(p.reduction_factor) + " go on";
+    }
+    note += ". The estimates are for runs trained to their last epoch: pruning makes the sweep shorter";
+  }
+  return note;
+}
+
 int run_plan(const PlanOptions& options) {
   const ExpandedGrid grid = load_grid(options.grid);
   // Runs are planned one at a time (not plan_grid): a 100,000-run grid's
@@ -95,6 +123,7 @@ int run_plan(const PlanOptions& options) {
   std::cout << runs.size() << (runs.size() == 1 ? " run" : " runs") << ", about " << human_seconds(total_seconds)
             << " of training in all; ETA about " << human_seconds(forecast.eta_seconds) << " run as " << forecast.where
             << " (the estimate column: each run on its lane, runs side by side)\n";
+  if (grid.pruning.active() || grid.tpe.active) std::cout << search_note(grid) << "\n";
   if (!runs.empty()) {
     std::cout << forecast.cost_note << "\n";
     if (!forecast.threads_note.empty()) std::cout << forecast.threads_note << "\n";

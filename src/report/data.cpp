@@ -163,6 +163,36 @@ void load_confusion_sizes(sqlite3* db, SweepData& sweep, const std::string& in_g
   }
 }
 
+bool has_table(sqlite3* db, const char* name) {
+  Query q(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+  q.bind(1, std::string(name));
+  return q.step() && q.integer(0) > 0;
+}
+
+// The pruning decisions per rung and the TPE trials (none before schema 10).
+void load_search(sqlite3* db, SweepData& sweep, const std::string& in_grid) {
+  if (!has_table(db, "prune_decisions")) return;
+  SearchRecord& s = sweep.search;
+  Query d(db,
+          "SELECT d.strategy, d.metric, d.bracket, COALESCE(d.rung, -1), d.epoch, COUNT(*), SUM(d.decision = 'continue'), "
+          "SUM(d.decision = 'prune') FROM prune_decisions d WHERE d.run_id IN (SELECT id FROM runs WHERE sweep_id = ? AND " +
+              in_grid + ") GROUP BY d.strategy, d.metric, d.bracket, COALESCE(d.rung, -1), d.epoch ORDER BY 3, 4, 5");
+  d.bind(1, sweep.id);
+  while (d.step()) {
+    s.strategy = d.text(0);
+    s.metric = d.text(1);
+    s.rungs.push_back(RungCount{static_cast<int>(d.integer(2)), static_cast<int>(d.integer(3)),
+                                static_cast<int>(d.integer(4)), static_cast<int>(d.integer(5)),
+                                static_cast<int>(d.integer(6)), static_cast<int>(d.integer(7))});
+  }
+  Query p(db, "SELECT id, pruned_epoch FROM runs WHERE sweep_id = ? AND status = 'pruned' AND " + in_grid);
+  p.bind(1, sweep.id);
+  while (p.step()) s.pruned_epoch[p.integer(0)] = static_cast<int>(p.integer(1));
+  Query t(db, "SELECT COUNT(*), COALESCE(SUM(sampler = 'tpe'), 0) FROM search_trials WHERE sweep_id = ?");
+  t.bind(1, sweep.id);
+  if (t.step()) s.trials = static_cast<int>(t.integer(0)), s.tpe_trials = static_cast<int>(t.integer(1));
+}
+
 void load_model(sqlite3* db, const std::string& hash, SweepData& sweep) {
   if (hash.empty() || sweep.models.count(hash)) return;
   Query m(db, "SELECT spec, params_trainable, params_non_trainable, flops_per_image FROM models WHERE hash = ?");
@@ -233,6 +263,7 @@ SweepData load_sweep(sqlite3* db, const std::string& name) {
   load_epochs(db, sweep, in_grid_condition(sweep, "r."));
   load_confusion_sizes(db, sweep, in_grid_condition(sweep));
   for (const auto& run : sweep.runs) load_model(db, run.model_hash, sweep);
+  load_search(db, sweep, in_grid_condition(sweep));
   return sweep;
 }
 

@@ -58,6 +58,21 @@ struct ModelData {
   std::vector<LayerRow> layers;
 };
 
+// A search's record (schema 10, docs/search.md): its pruning decisions
+// counted per rung, and its TPE trials.
+struct RungCount {
+  int bracket = 0;
+  int rung = -1;  // -1: median (judged per epoch)
+  int epoch = 0;
+  int judged = 0, went_on = 0, pruned = 0;
+};
+struct SearchRecord {
+  std::string strategy, metric;  // of the pruning decisions ("" when none were made)
+  std::vector<RungCount> rungs;  // by bracket, rung, epoch
+  int trials = 0, tpe_trials = 0;  // search_trials rows, and of those proposed by TPE
+  std::map<int64_t, int> pruned_epoch;  // run id -> epoch it was pruned after
+};
+
 struct SweepData {
   int64_t id = 0;
   std::string name, description, grid_path, grid_text, created, updated, host, version;
@@ -67,6 +82,7 @@ struct SweepData {
   int out_of_grid = 0;               // runs of earlier versions of the grid, not loaded
   bool has_in_grid = true;           // false for a database older than schema version 4 (no runs.in_grid)
   std::map<std::string, ModelData> models;  // by hash, those the runs use
+  SearchRecord search;                      // empty unless the grid pruned or ran TPE
 };
 
 // Sweep names in the database, by id.

@@ -95,6 +95,7 @@ Report build_report(sqlite3* db, const std::string& sweep, const std::string& fi
     section_models(r);
     section_curves(r);
     section_confusion(r);
+    section_search(r);
     section_progress(r);
     section_reference(r);
     out.markdown += r.md;

@@ -86,5 +86,6 @@ void section_curves(SweepReport& r);
 void section_confusion(SweepReport& r);
 void section_progress(SweepReport& r);
 void section_reference(SweepReport& r);
+void section_search(SweepReport& r);
 
 }  // namespace sweep::report
