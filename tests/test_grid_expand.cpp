@@ -281,6 +281,12 @@ TEST_CASE("the example grids expand") {
   CHECK(quick.runs[0].config.train.epochs == 2);
   const ExpandedGrid tour = load_grid(SWEEP_SOURCE_DIR "/sweeps/examples/tour.yaml");
   CHECK(tour.runs.size() > 10);
+  const ExpandedGrid asha = load_grid(SWEEP_SOURCE_DIR "/sweeps/examples/asha.yaml");
+  CHECK(asha.runs.size() == 18);
+  CHECK(asha.pruning.strategy == PruningSpec::Strategy::asha);
+  const ExpandedGrid tpe = load_grid(SWEEP_SOURCE_DIR "/sweeps/examples/tpe.yaml");
+  CHECK(tpe.tpe.trials == 30);
+  CHECK(tpe.runs.size() == 10);  // the random startup trials
 }
 
 TEST_CASE("an activation object in a variant is one varied field, not one per key (write-up 001)") {
