@@ -9,9 +9,11 @@
 
 #include "common/error.h"
 #include "grid/grid.h"
+#include "tests/support/grid_refusal.h"
 #include "schedule/pruner.h"
 
 using namespace sweep;
+using sweep::test::grid_refusal;
 
 namespace {
 
@@ -171,16 +173,6 @@ const std::string kBase =
     "dataset: {name: mnist, train_limit: 100, test_limit: 50}\n"
     "model:\n  builder: {conv_depth: 1, filters: 4, dense: []}\n";
 
-// The InputError of a grid that must be refused: its text, with the location.
-std::string refusal(const std::string& yaml) {
-  try {
-    parse_grid(yaml, "g.yaml");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  FAIL("accepted:\n" << yaml);
-  return "";
-}
 
 }  // namespace
 
@@ -210,29 +202,29 @@ TEST_CASE("grid: search.strategy and its settings, read and checked") {
 
 TEST_CASE("grid: every pruning key refused with its line, column and field when wrong") {
   const std::string epochs = "train: {epochs: 4}\n";
-  CHECK(refusal(kBase + epochs + "search: {strategy: bohb}\n").find("g.yaml:6:20: 'search.strategy': unknown value 'bohb'; "
+  CHECK(grid_refusal(kBase + epochs + "search: {strategy: bohb}\n").find("g.yaml:6:20: 'search.strategy': unknown value 'bohb'; "
                                                                     "expected one of: random, tpe, asha") != std::string::npos);
-  CHECK(refusal(kBase + epochs + "search: {strategy: asha, metric: f1}\n").find("'search.metric': unknown value 'f1'") !=
+  CHECK(grid_refusal(kBase + epochs + "search: {strategy: asha, metric: f1}\n").find("'search.metric': unknown value 'f1'") !=
         std::string::npos);
-  CHECK(refusal(kBase + epochs + "search: {strategy: asha, reduction_factor: 1}\n").find("g.yaml:6:44: 'search.reduction_factor': must be >= 2") !=
+  CHECK(grid_refusal(kBase + epochs + "search: {strategy: asha, reduction_factor: 1}\n").find("g.yaml:6:44: 'search.reduction_factor': must be >= 2") !=
         std::string::npos);
-  CHECK(refusal(kBase + epochs + "search: {strategy: asha, min_epochs: 0}\n").find("'search.min_epochs': must be >= 1") !=
+  CHECK(grid_refusal(kBase + epochs + "search: {strategy: asha, min_epochs: 0}\n").find("'search.min_epochs': must be >= 1") !=
         std::string::npos);
-  CHECK(refusal(kBase + epochs + "search: {strategy: asha, min_epochs: 4}\n")
+  CHECK(grid_refusal(kBase + epochs + "search: {strategy: asha, min_epochs: 4}\n")
             .find("g.yaml:6:38: 'search.min_epochs': search.min_epochs is 4 but run 1 trains 4 epochs") != std::string::npos);
-  CHECK(refusal(kBase + epochs + "search: {strategy: asha, max_epochs: 9}\n")
+  CHECK(grid_refusal(kBase + epochs + "search: {strategy: asha, max_epochs: 9}\n")
             .find("'search.max_epochs': search.max_epochs and train.epochs both set the runs' epochs; give one") !=
         std::string::npos);
-  CHECK(refusal(kBase + "search: {strategy: asha, max_epochs: 9}\nvariants:\n  - {name: a, train: {epochs: 3}}\n")
+  CHECK(grid_refusal(kBase + "search: {strategy: asha, max_epochs: 9}\nvariants:\n  - {name: a, train: {epochs: 3}}\n")
             .find("variant sets train.epochs, but search.max_epochs sets every run's epochs") != std::string::npos);
-  CHECK(refusal(kBase + epochs + "search: {metric: val_loss}\n")
+  CHECK(grid_refusal(kBase + epochs + "search: {metric: val_loss}\n")
             .find("'search.metric': 'metric' is what a pruning rule or tpe watches") != std::string::npos);
-  CHECK(refusal(kBase + epochs + "search: {strategy: asha, startup_runs: 3}\n")
+  CHECK(grid_refusal(kBase + epochs + "search: {strategy: asha, startup_runs: 3}\n")
             .find("'startup_runs' is a setting of the median rule") != std::string::npos);
-  CHECK(refusal(kBase + epochs + "search: {strategy: asha, seed: 3}\n").find("'search.seed'") != std::string::npos);
-  CHECK(refusal(kBase + epochs + "search: {strategy: asha, rungs: 3}\n").find("'search.rungs'") != std::string::npos);
+  CHECK(grid_refusal(kBase + epochs + "search: {strategy: asha, seed: 3}\n").find("'search.seed'") != std::string::npos);
+  CHECK(grid_refusal(kBase + epochs + "search: {strategy: asha, rungs: 3}\n").find("'search.rungs'") != std::string::npos);
   // A validation metric needs a validation split.
-  CHECK(refusal("name: p\ndataset: {name: mnist, train_limit: 100, test_limit: 50, validation_split: 0}\n"
+  CHECK(grid_refusal("name: p\ndataset: {name: mnist, train_limit: 100, test_limit: 50, validation_split: 0}\n"
                 "model:\n  builder: {conv_depth: 1, filters: 4, dense: []}\n" + epochs + "search: {strategy: median}\n")
             .find("search.metric val_accuracy needs a validation split") != std::string::npos);
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "store/store.h"
+#include "tests/support/cli.h"
 #include "tests/support/temp_dir.h"
 
 using namespace sweep;
@@ -93,27 +94,16 @@ int wait_exit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int run_sweep_cli(const TempDir& temp, const std::string& db, const std::vector<std::string>& extra = {}) {
+int sweep_run(const TempDir& temp, const std::string& db, const std::vector<std::string>& extra = {}) {
   return wait_exit(start_sweep(temp, db, extra));
 }
 
 // `sweep report` of `db` into report.md; its text.
 std::string report_of(const TempDir& temp, const std::string& db) {
-  const std::string out = (temp.path / "report.md").string(), path = (temp.path / db).string();
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int fd = ::open("/dev/null", O_WRONLY);
-    ::dup2(fd, STDOUT_FILENO);
-    const char* argv[] = {SWEEP_BINARY, "report", "--db", path.c_str(), "-o", out.c_str(), nullptr};
-    ::execv(SWEEP_BINARY, const_cast<char* const*>(argv));
-    ::_exit(127);
-  }
-  REQUIRE(wait_exit(pid) == 0);
-  std::ifstream in(out);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  const sweep::test::CliResult report =
+      sweep::test::run_sweep_cli(temp.path, {"report", "--db", db, "-o", "report.md"});
+  REQUIRE_MESSAGE(report.exit_code == 0, report.err);
+  return sweep::test::read_file(temp.path / "report.md");
 }
 
 std::vector<std::vector<std::string>> rows(const TempDir& temp, const std::string& db, const std::string& sql) {
@@ -159,6 +149,32 @@ void check_search(const TempDir& temp, const std::string& db, bool continued = f
                "d.decision = 'prune' AND r.continued = 0))") == 0);
 }
 
+// SIGKILL the sweep `pid` once `ready()` holds (polled; a database that is
+// not there or not readable yet counts as not ready); false when the sweep
+// ended first. Either way the process is reaped.
+template <class Ready>
+bool kill_when(pid_t pid, Ready ready) {
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (Clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return false;  // ended first
+    bool now = false;
+    try {
+      now = ready();
+    } catch (const std::exception&) {
+    }
+    if (now) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return false;
+}
+
 const std::string kDecisions =
     "SELECT r.hash, d.epoch, d.rung, d.rank, d.competitors, d.decision, printf('%.17g', d.value) FROM prune_decisions d "
     "JOIN runs r ON r.id = d.run_id ORDER BY r.hash, d.epoch";
@@ -168,7 +184,7 @@ const std::string kDecisions =
 TEST_CASE("asha prunes at its rungs, records why, and --continue-pruned trains the pruned runs on") {
   TempDir temp("pruning_bin");
   write_grid(temp.path / "grid.yaml");
-  REQUIRE_MESSAGE(run_sweep_cli(temp, "results.db") == 0, log_text(temp));
+  REQUIRE_MESSAGE(sweep_run(temp, "results.db") == 0, log_text(temp));
   check_search(temp, "results.db");
   const std::string log = log_text(temp);
   CHECK(log.find("pruned after epoch 1") != std::string::npos);
@@ -190,14 +206,14 @@ TEST_CASE("asha prunes at its rungs, records why, and --continue-pruned trains t
   CHECK(report.find("| `train.learning_rate` |") != std::string::npos);
 
   // Again: nothing to train, the pruned runs stay pruned.
-  REQUIRE(run_sweep_cli(temp, "results.db") == 0);
+  REQUIRE(sweep_run(temp, "results.db") == 0);
   CHECK(log_text(temp).find(std::to_string(pruned) + " pruned before") != std::string::npos);
   CHECK(number(temp, "results.db", "SELECT COUNT(*) FROM runs WHERE status = 'pruned'") == pruned);
 
   // Continued: from the epoch each was pruned after, to the last, never pruned again.
   std::vector<std::vector<std::string>> before =
       rows(temp, "results.db", "SELECT id, pruned_epoch FROM runs WHERE status = 'pruned' ORDER BY id");
-  REQUIRE_MESSAGE(run_sweep_cli(temp, "results.db", {"--continue-pruned"}) == 0, log_text(temp));
+  REQUIRE_MESSAGE(sweep_run(temp, "results.db", {"--continue-pruned"}) == 0, log_text(temp));
   CHECK(log_text(temp).find(std::to_string(pruned) + " pruned runs continue from the epoch it was pruned after") !=
         std::string::npos);
   for (const auto& r : before) {
@@ -216,31 +232,19 @@ TEST_CASE("asha prunes at its rungs, records why, and --continue-pruned trains t
 TEST_CASE("SIGKILL mid-search, then the same command: the decisions of an uninterrupted search") {
   TempDir temp("pruning_bin");
   write_grid(temp.path / "grid.yaml");
-  REQUIRE(run_sweep_cli(temp, "straight.db") == 0);
+  REQUIRE(sweep_run(temp, "straight.db") == 0);
 
-  const pid_t pid = start_sweep(temp, "killed.db");
   // Kill it once some decisions are made and a run is between epochs.
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  bool caught = false;
-  while (!caught && Clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) break;  // ended first
-    try {
-      if (fs::exists(temp.path / "killed.db"))
-        caught = number(temp, "killed.db", "SELECT COUNT(*) FROM prune_decisions") >= 3 &&
-                 number(temp, "killed.db", "SELECT COUNT(*) FROM runs WHERE status = 'running'") == 1;
-    } catch (const std::exception&) {
-    }
-    if (!caught) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  if (caught) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+  const bool caught = kill_when(start_sweep(temp, "killed.db"), [&] {
+    return fs::exists(temp.path / "killed.db") &&
+           number(temp, "killed.db", "SELECT COUNT(*) FROM prune_decisions") >= 3 &&
+           number(temp, "killed.db", "SELECT COUNT(*) FROM runs WHERE status = 'running'") == 1;
+  });
+  if (caught)
     MESSAGE("killed after ", number(temp, "killed.db", "SELECT COUNT(*) FROM prune_decisions"), " decisions");
-  } else {
+  else
     MESSAGE("the search ended before the kill could land; checking the rerun anyway");
-  }
-  REQUIRE_MESSAGE(run_sweep_cli(temp, "killed.db") == 0, log_text(temp));
+  REQUIRE_MESSAGE(sweep_run(temp, "killed.db") == 0, log_text(temp));
   check_search(temp, "killed.db");
   // Bit-identical epochs after a checkpoint resume, and the decisions
   // restored from the database: the same search, decision for decision.
@@ -260,7 +264,7 @@ const std::string kTrials =
 TEST_CASE("tpe with an asha pruner: the same trials for the same seed and batch, killed and resumed or not") {
   TempDir temp("search_bin");
   write_tpe_grid(temp.path / "grid.yaml");
-  REQUIRE_MESSAGE(run_sweep_cli(temp, "straight.db") == 0, log_text(temp));
+  REQUIRE_MESSAGE(sweep_run(temp, "straight.db") == 0, log_text(temp));
   const auto trials = rows(temp, "straight.db", kTrials);
   REQUIRE(trials.size() == 12);
   for (size_t i = 0; i < trials.size(); ++i) {
@@ -271,36 +275,24 @@ TEST_CASE("tpe with an asha pruner: the same trials for the same seed and batch,
   }
   CHECK(log_text(temp).find("TPE batch 4: 2 new trials (12 of 12)") != std::string::npos);
   // Again, into another database: the same search.
-  REQUIRE(run_sweep_cli(temp, "again.db") == 0);
+  REQUIRE(sweep_run(temp, "again.db") == 0);
   CHECK(rows(temp, "again.db", kTrials) == trials);
   CHECK(rows(temp, "again.db", kDecisions) == rows(temp, "straight.db", kDecisions));
   // Again with the search done: nothing trains, nothing is proposed.
-  REQUIRE(run_sweep_cli(temp, "again.db") == 0);
+  REQUIRE(sweep_run(temp, "again.db") == 0);
   CHECK(rows(temp, "again.db", kTrials) == trials);
 
   // Killed once TPE has proposed a batch, then the same command.
-  const pid_t pid = start_sweep(temp, "killed.db");
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  bool caught = false;
-  while (!caught && Clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) break;
-    try {
-      if (fs::exists(temp.path / "killed.db"))
-        caught = number(temp, "killed.db", "SELECT COUNT(*) FROM search_trials WHERE sampler = 'tpe'") >= 2 &&
-                 number(temp, "killed.db", "SELECT COUNT(*) FROM runs WHERE status = 'running'") >= 1;
-    } catch (const std::exception&) {
-    }
-    if (!caught) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  if (caught) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+  const bool caught = kill_when(start_sweep(temp, "killed.db"), [&] {
+    return fs::exists(temp.path / "killed.db") &&
+           number(temp, "killed.db", "SELECT COUNT(*) FROM search_trials WHERE sampler = 'tpe'") >= 2 &&
+           number(temp, "killed.db", "SELECT COUNT(*) FROM runs WHERE status = 'running'") >= 1;
+  });
+  if (caught)
     MESSAGE("killed with ", number(temp, "killed.db", "SELECT COUNT(*) FROM search_trials"), " trials proposed");
-  } else {
+  else
     MESSAGE("the search ended before the kill could land; checking the rerun anyway");
-  }
-  REQUIRE_MESSAGE(run_sweep_cli(temp, "killed.db") == 0, log_text(temp));
+  REQUIRE_MESSAGE(sweep_run(temp, "killed.db") == 0, log_text(temp));
   CHECK(rows(temp, "killed.db", kTrials) == trials);
   CHECK(rows(temp, "killed.db", kDecisions) == rows(temp, "straight.db", kDecisions));
 }

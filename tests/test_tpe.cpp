@@ -10,8 +10,10 @@
 #include "common/error.h"
 #include "expand/tpe.h"
 #include "grid/grid.h"
+#include "tests/support/grid_refusal.h"
 
 using namespace sweep;
+using sweep::test::grid_refusal;
 
 namespace {
 
@@ -114,15 +116,6 @@ const std::string kBase =
     "train: {epochs: 2}\n";
 const std::string kSpaceYaml = "space: {train.learning_rate: {log_uniform: [0.001, 0.1]}}";
 
-std::string refusal(const std::string& yaml) {
-  try {
-    parse_grid(yaml, "g.yaml");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  FAIL("accepted:\n" << yaml);
-  return "";
-}
 
 }  // namespace
 
@@ -143,28 +136,28 @@ TEST_CASE("grid: strategy tpe, its trials, startup trials, batch and pruner") {
 }
 
 TEST_CASE("grid: tpe's keys refused with their place when wrong or out of place") {
-  CHECK(refusal(kBase + "search: {strategy: tpe, samples: 4, " + kSpaceYaml + "}\n")
+  CHECK(grid_refusal(kBase + "search: {strategy: tpe, samples: 4, " + kSpaceYaml + "}\n")
             .find("g.yaml:6:34: 'search.samples': strategy: tpe tries 'trials'") != std::string::npos);
-  CHECK(refusal(kBase + "search: {strategy: tpe, " + kSpaceYaml + "}\n")
+  CHECK(grid_refusal(kBase + "search: {strategy: tpe, " + kSpaceYaml + "}\n")
             .find("'search': strategy: tpe needs 'trials'") != std::string::npos);
-  CHECK(refusal(kBase + "search: {strategy: tpe, trials: 0, " + kSpaceYaml + "}\n")
+  CHECK(grid_refusal(kBase + "search: {strategy: tpe, trials: 0, " + kSpaceYaml + "}\n")
             .find("'search.trials': must be >= 1") != std::string::npos);
-  CHECK(refusal(kBase + "search: {strategy: tpe, trials: 5, startup_trials: 6, " + kSpaceYaml + "}\n")
+  CHECK(grid_refusal(kBase + "search: {strategy: tpe, trials: 5, startup_trials: 6, " + kSpaceYaml + "}\n")
             .find("'search.startup_trials': must be at most 5") != std::string::npos);
-  CHECK(refusal(kBase + "search: {samples: 3, trials: 5, " + kSpaceYaml + "}\n")
+  CHECK(grid_refusal(kBase + "search: {samples: 3, trials: 5, " + kSpaceYaml + "}\n")
             .find("'search.trials': 'trials' is a setting of strategy: tpe") != std::string::npos);
-  CHECK(refusal(kBase + "search: {strategy: asha, pruner: asha}\n")
+  CHECK(grid_refusal(kBase + "search: {strategy: asha, pruner: asha}\n")
             .find("'search.pruner': 'pruner' goes with strategy: tpe") != std::string::npos);
-  CHECK(refusal(kBase + "search: {strategy: tpe, trials: 5, pruner: random, " + kSpaceYaml + "}\n")
+  CHECK(grid_refusal(kBase + "search: {strategy: tpe, trials: 5, pruner: random, " + kSpaceYaml + "}\n")
             .find("'search.pruner': unknown value 'random'") != std::string::npos);
-  CHECK(refusal(kBase + "search: {strategy: tpe, trials: 5, min_epochs: 1, " + kSpaceYaml + "}\n")
+  CHECK(grid_refusal(kBase + "search: {strategy: tpe, trials: 5, min_epochs: 1, " + kSpaceYaml + "}\n")
             .find("'search.min_epochs': 'min_epochs' is a setting of a pruning rule") != std::string::npos);
   // TPE searches the space alone: no axes, variants or repeats.
-  CHECK(refusal("name: t\ndataset: {name: mnist, train_limit: 100, test_limit: 50}\n"
+  CHECK(grid_refusal("name: t\ndataset: {name: mnist, train_limit: 100, test_limit: 50}\n"
                 "model:\n  builder: {conv_depth: 1, filters: 4, dense: []}\n"
                 "train: {epochs: 2, optimizer: [adam, sgd]}\n"
                 "search: {strategy: tpe, trials: 5, " + kSpaceYaml + "}\n")
             .find("g.yaml:5:31: 'train.optimizer': strategy: tpe searches search.space alone") != std::string::npos);
-  CHECK(refusal(kBase + "repeats: 2\nsearch: {strategy: tpe, trials: 5, " + kSpaceYaml + "}\n")
+  CHECK(grid_refusal(kBase + "repeats: 2\nsearch: {strategy: tpe, trials: 5, " + kSpaceYaml + "}\n")
             .find("'repeats': strategy: tpe tries each configuration once") != std::string::npos);
 }

@@ -11,7 +11,8 @@ Prints one line per finished trial: its state, epochs, val and test accuracy,
 and seconds since the study started.
 """
 import argparse
-import gzip
+import os
+import sys
 import time
 
 import numpy as np
@@ -19,13 +20,8 @@ import optuna
 import torch
 import torch.nn as nn
 
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pytorch_bench import read_idx  # noqa: E402  (bench/pytorch_bench.py: the IDX reader)
 
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "elu": nn.ELU}
