@@ -35,8 +35,9 @@ struct PruningSpec {
 
 // strategy: tpe. The first startup_trials trials are random draws (as
 // search.samples); each later batch of `batch` trials is proposed from the
-// results so far. batch 0: one trial per concurrent run (--jobs, else the
-// cores), so the search is the same for a seed and a worker count.
+// results so far. batch 0: four trials per concurrent run (--jobs, else the
+// cores), so the search is the same for a seed and a worker count, and a
+// batch's runs, longest first, keep the lanes busy until the next is proposed.
 struct TpeSpec {
   bool active = false;
   int trials = 0;
