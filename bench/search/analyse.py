@@ -43,6 +43,18 @@ def sweep_events(db, start_file, budget):
     return sorted(events), pruned
 
 
+def sweep_busy(db, start_file, budget, lanes=2):
+    """Summed run time over lanes x elapsed: how busy sweep kept its lanes."""
+    launch = float(open(start_file).read())
+    con = sqlite3.connect(db)
+    total, end = 0.0, 0.0
+    for started, wall in con.execute("SELECT started, wall_seconds FROM runs WHERE started IS NOT NULL"):
+        began = datetime.datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+        total += wall or 0
+        end = max(end, began.timestamp() + (wall or 0) - launch)
+    return total / (lanes * min(budget, end)) if end > 0 else 0.0
+
+
 def best_curve(events):
     """(t, val, test) at each time the selected best changes."""
     curve, best = [], None
@@ -94,6 +106,10 @@ def main():
                     print("        best so far (s: test): " + ", ".join(f"{t:.0f}: {test:.4f}" for t, _, test in curve))
             if name == "sweep tpe+asha":
                 ratios.append(reach / a.budget if reach is not None else None)
+        if not a.summary:
+            for name, stem in (("sweep tpe+asha", "tpe"), ("sweep random", "random")):
+                busy = sweep_busy(f"{a.work}/{stem}_{seed}.db", f"{a.work}/{stem}_{seed}.log.start", a.budget)
+                print(f"seed {seed}  {name:31s} lanes busy {100 * busy:.0f}% (summed run time / 2 lanes x elapsed)")
     if a.summary:
         print(f"{'seed':>4}  {'method':31s} {'finished':>8} {'pruned':>6}  {'best val':>8} {'its test':>8} {'at s':>6}  reaches optuna's final test at")
         for seed, name, n, pruned, final, reach in rows:
