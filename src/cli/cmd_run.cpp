@@ -96,11 +96,12 @@ int run_run(RunOptions options) {
     slurm::require_sbatch();
   }
   auto store = Store::open(options.db);
+  // How runs train, whichever path trains them (TPE rounds, Slurm, here).
+  options.schedule.checkpoint_keep = checkpoint_keep_from(options.checkpoints);
+  options.schedule.checkpoint_dir = checkpoint_dir(options.db).string();
+  options.schedule.results_path = options.db;
+  if (options.plain) options.schedule.view = ScheduleOptions::View::plain;
   if (grid.tpe.active) {
-    options.schedule.checkpoint_keep = checkpoint_keep_from(options.checkpoints);
-    options.schedule.checkpoint_dir = checkpoint_dir(options.db).string();
-    options.schedule.results_path = options.db;
-    if (options.plain) options.schedule.view = ScheduleOptions::View::plain;
     const int code = run_tpe_search(*store, grid, options.schedule);
     if (!options.schedule.quiet)
       if (const auto sweep = store->sweep_by_name(grid.name)) print_best_runs(std::cout, *store, sweep->id, grid);
@@ -151,8 +152,6 @@ int run_run(RunOptions options) {
     say_all_done(grid.name, total, options.db);
     return kExitOk;
   }
-  options.schedule.checkpoint_keep = checkpoint_keep_from(options.checkpoints);
-  options.schedule.checkpoint_dir = checkpoint_dir(options.db).string();
   if (options.executor == "slurm") {
     if (!options.schedule.quiet)
       std::cout << "sweep '" << grid.name << "': " << total << " runs, " << done << " already done, "
@@ -162,8 +161,6 @@ int run_run(RunOptions options) {
   }
   // Here run_sweep says the one line before training (with how the runs
   // share the machine, known only once it has planned them).
-  options.schedule.results_path = options.db;
-  if (options.plain) options.schedule.view = ScheduleOptions::View::plain;
   const SweepOutcome outcome = run_sweep(*store, sweep_id, grid, options.schedule);
   if (!options.schedule.quiet) print_best_runs(std::cout, *store, sweep_id, grid);
   return outcome.exit_code();

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "grid/search_spec.h"
 #include "report/sections.h"
 #include "report/svg.h"
 
@@ -20,9 +21,12 @@ std::optional<double> metric_of(const EpochRow& e, const std::string& metric) {
   return e.loss;
 }
 
-bool maximize(const std::string& metric) { return metric.find("accuracy") != std::string::npos; }
-
-bool better(double a, double b, const std::string& metric) { return maximize(metric) ? a > b : a < b; }
+// The metric's direction, as the pruning rule that recorded it has it.
+bool better(double a, double b, const std::string& metric) {
+  PruningSpec rule;
+  rule.metric = metric;
+  return rule.maximize() ? a > b : a < b;
+}
 
 void intro(SweepReport& r, const std::string& metric) {
   const SearchRecord& s = r.sweep.search;
